@@ -1,0 +1,32 @@
+/**
+ * Every failure visage reports is a VisageError with a stable `code`.
+ * The HTTP layer maps codes to statuses from this one table.
+ */
+export const ERROR_CODES = {
+  INVALID_IMAGE: { status: 400, description: 'Not an image, truncated, or an unsupported format' },
+  IMAGE_TOO_LARGE: { status: 413, description: 'The image exceeds the pixel limit' },
+  DOWNLOAD_FAILED: { status: 400, description: 'Bad status, timeout, body too large, or too many redirects' },
+  BLOCKED_ADDRESS: { status: 400, description: 'The URL resolves to a loopback, private, link-local or multicast address' },
+  FILE_NOT_FOUND: { status: 404, description: 'No file at the given path' },
+  INVALID_ARGUMENT: { status: 400, description: 'An option or argument has the wrong type or value' },
+  NO_FACE: { status: 422, description: 'No face was found where one is needed' },
+  MODEL_ERROR: { status: 500, description: 'A network failed to load or run' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class VisageError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'VisageError';
+    this.code = code;
+  }
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+}
+
+export function isVisageError(err: unknown, code?: ErrorCode): err is VisageError {
+  return err instanceof VisageError && (code === undefined || err.code === code);
+}
