@@ -1,0 +1,107 @@
+/**
+ * Pre-processing shared by the face-api networks, matching the reference step by step:
+ * crops are taken with integer (floored, clipped) boxes, padded to a square with zeros, and
+ * resized with TF's resizeBilinear (no corner alignment, no half-pixel centres).
+ */
+import type { Box, RgbImage } from '../../image/types.js';
+
+/** A float image, HWC interleaved, values as 0..255. */
+export interface FloatImage {
+  data: Float32Array;
+  width: number;
+  height: number;
+  channels: number;
+}
+
+export function toFloatImage(image: RgbImage): FloatImage {
+  return { data: Float32Array.from(image.data), width: image.width, height: image.height, channels: 3 };
+}
+
+/**
+ * TF resizeBilinear with alignCorners = false and halfPixelCenters = false: source coordinate
+ * = dst * (in / out), neighbours floor and min(ceil, in - 1).
+ */
+export function resizeBilinear(src: FloatImage, outWidth: number, outHeight: number): FloatImage {
+  const { width: inW, height: inH, channels: c, data } = src;
+  if (inW === outWidth && inH === outHeight) return src;
+  const out = new Float32Array(outWidth * outHeight * c);
+  const scaleY = inH / outHeight;
+  const scaleX = inW / outWidth;
+  for (let y = 0; y < outHeight; y++) {
+    const sy = y * scaleY;
+    const y0 = Math.floor(sy);
+    const y1 = Math.min(inH - 1, Math.ceil(sy));
+    const fy = sy - y0;
+    for (let x = 0; x < outWidth; x++) {
+      const sx = x * scaleX;
+      const x0 = Math.floor(sx);
+      const x1 = Math.min(inW - 1, Math.ceil(sx));
+      const fx = sx - x0;
+      const o = (y * outWidth + x) * c;
+      const tl = (y0 * inW + x0) * c;
+      const tr = (y0 * inW + x1) * c;
+      const bl = (y1 * inW + x0) * c;
+      const br = (y1 * inW + x1) * c;
+      for (let k = 0; k < c; k++) {
+        const top = (data[tl + k] as number) + ((data[tr + k] as number) - (data[tl + k] as number)) * fx;
+        const bottom = (data[bl + k] as number) + ((data[br + k] as number) - (data[bl + k] as number)) * fx;
+        out[o + k] = top + (bottom - top) * fy;
+      }
+    }
+  }
+  return { data: out, width: outWidth, height: outHeight, channels: c };
+}
+
+/** Where the original image sits inside its padded square. */
+export interface SquarePadding {
+  /** Side of the padded square, in source pixels. */
+  size: number;
+  offsetX: number;
+  offsetY: number;
+}
+
+/**
+ * face-api's padToSquare: zeros appended after the image (bottom or right), or split around it
+ * when `centre` is set (round(diff / 2) after, the rest before).
+ */
+export function padToSquare(src: FloatImage, centre = false): { image: FloatImage; padding: SquarePadding } {
+  const { width, height, channels: c } = src;
+  const size = Math.max(width, height);
+  if (width === height) return { image: src, padding: { size, offsetX: 0, offsetY: 0 } };
+  const diff = size - Math.min(width, height);
+  const after = Math.round(diff * (centre ? 0.5 : 1));
+  const before = diff - after;
+  const offsetX = width < height ? before : 0;
+  const offsetY = height < width ? before : 0;
+  const out = new Float32Array(size * size * c);
+  for (let y = 0; y < height; y++) {
+    out.set(src.data.subarray(y * width * c, (y + 1) * width * c), ((y + offsetY) * size + offsetX) * c);
+  }
+  return { image: { data: out, width: size, height: size, channels: c }, padding: { size, offsetX, offsetY } };
+}
+
+/** face-api's NetInput.toBatchTensor for one image: pad to square, resize to size x size. */
+export function toSquareInput(src: FloatImage, size: number, centre = false): { input: FloatImage; padding: SquarePadding } {
+  const { image, padding } = padToSquare(src, centre);
+  return { input: resizeBilinear(image, size, size), padding };
+}
+
+/** face-api's box.clipAtImageBorders + floor: the integer region a crop really takes. */
+export function clipBox(box: Box, width: number, height: number): Box {
+  const x = Math.max(0, Math.floor(box.x));
+  const y = Math.max(0, Math.floor(box.y));
+  const right = Math.min(width, Math.floor(box.x + box.width));
+  const bottom = Math.min(height, Math.floor(box.y + box.height));
+  return { x, y, width: Math.max(0, right - x), height: Math.max(0, bottom - y) };
+}
+
+/** Crops an integer box (already clipped) out of a float image. */
+export function crop(src: FloatImage, box: Box): FloatImage {
+  const { channels: c } = src;
+  const out = new Float32Array(box.width * box.height * c);
+  for (let y = 0; y < box.height; y++) {
+    const from = ((box.y + y) * src.width + box.x) * c;
+    out.set(src.data.subarray(from, from + box.width * c), y * box.width * c);
+  }
+  return { data: out, width: box.width, height: box.height, channels: c };
+}
