@@ -1,0 +1,105 @@
+/**
+ * The public contract: options and results of every visage call. Results are plain,
+ * JSON-serialisable data; boxes are in source-image pixels; scores and probabilities in [0, 1].
+ */
+import type { Box, Point } from './image/types.js';
+import type { ImageInput, LoadOptions } from './image/index.js';
+
+export type { Box, Point } from './image/types.js';
+export type { ImageInput } from './image/index.js';
+
+export type DetectorName = 'ssd' | 'tiny' | 'mtcnn' | 'haar' | 'none';
+export type RecognizerName = 'faceapi-resnet128';
+export type Metric = 'euclidean' | 'euclidean_l2' | 'cosine';
+export type Action = 'emotion' | 'age' | 'gender';
+export type Emotion = 'angry' | 'disgust' | 'fear' | 'happy' | 'sad' | 'surprise' | 'neutral';
+export const EMOTIONS: readonly Emotion[] = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
+
+export interface VisageOptions {
+  /** Threads ONNX Runtime uses per operator (default: the machine's cores). */
+  threads?: number;
+  /** Limits for every image this instance loads (pixel limit, download size/time, private addresses). */
+  image?: LoadOptions;
+}
+
+export interface DetectOptions {
+  /** Which detector finds the faces (default 'ssd'); 'none' takes the whole image as one face. */
+  detector?: DetectorName;
+  /** Minimum detection score (detector default where omitted). */
+  minScore?: number;
+  /** Where no face is found: treat the whole image as the face instead of failing with NO_FACE. */
+  allowNoFace?: boolean;
+}
+
+export interface DetectedFace {
+  box: Box;
+  score: number;
+  /** 68 points (ssd, tiny, none), 5 points (mtcnn), or none (haar) — in source pixels. */
+  landmarks: Point[];
+}
+
+export interface DetectResult {
+  width: number;
+  height: number;
+  detector: DetectorName;
+  faces: DetectedFace[];
+}
+
+export interface RepresentResult {
+  model: RecognizerName;
+  detector: DetectorName;
+  /** True where no face was found and the whole image was used (allowNoFace). */
+  wholeImage: boolean;
+  faces: { box: Box; score: number; embedding: number[] }[];
+}
+
+export interface VerifyOptions extends DetectOptions {
+  metric?: Metric;
+  /** Decision threshold; defaults to the one calibrated on LFW for the model and metric. */
+  threshold?: number;
+}
+
+export interface VerifyResult {
+  verified: boolean;
+  distance: number;
+  threshold: number;
+  metric: Metric;
+  /** Maps distance to [0, 1]; 0.5 sits at the threshold. */
+  confidence: number;
+  model: RecognizerName;
+  detector: DetectorName;
+  /** The faces that decided (closest pair); null for an input given as an embedding. */
+  faces: { a: Box | null; b: Box | null };
+  timeMs: number;
+}
+
+export interface AnalyzeOptions extends DetectOptions {
+  actions?: Action[];
+}
+
+export interface FaceAnalysis {
+  box: Box;
+  score: number;
+  emotion?: Record<Emotion, number>;
+  dominantEmotion?: Emotion;
+  age?: number;
+  gender?: { woman: number; man: number };
+  dominantGender?: 'woman' | 'man';
+}
+
+export interface AnalyzeResult {
+  detector: DetectorName;
+  wholeImage: boolean;
+  faces: FaceAnalysis[];
+}
+
+/** A face image or an embedding already computed. */
+export type FaceInput = ImageInput | number[];
+
+export interface Visage {
+  detect(input: ImageInput, options?: DetectOptions): Promise<DetectResult>;
+  represent(input: ImageInput, options?: DetectOptions): Promise<RepresentResult>;
+  verify(a: FaceInput, b: FaceInput, options?: VerifyOptions): Promise<VerifyResult>;
+  analyze(input: ImageInput, options?: AnalyzeOptions): Promise<AnalyzeResult>;
+  close(): Promise<void>;
+}
