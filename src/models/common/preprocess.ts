@@ -86,13 +86,16 @@ export function toSquareInput(src: FloatImage, size: number, centre = false): { 
   return { input: resizeBilinear(image, size, size), padding };
 }
 
-/** face-api's box.clipAtImageBorders + floor: the integer region a crop really takes. */
+/**
+ * face-api's box.clipAtImageBorders: clip the corner to the image, limit the size to what is
+ * left, then floor x, y, width and height each (so a crop may lose a pixel at the far edge).
+ */
 export function clipBox(box: Box, width: number, height: number): Box {
-  const x = Math.max(0, Math.floor(box.x));
-  const y = Math.max(0, Math.floor(box.y));
-  const right = Math.min(width, Math.floor(box.x + box.width));
-  const bottom = Math.min(height, Math.floor(box.y + box.height));
-  return { x, y, width: Math.max(0, right - x), height: Math.max(0, bottom - y) };
+  const x = Math.max(box.x, 0);
+  const y = Math.max(box.y, 0);
+  const w = Math.min(box.x + box.width - x, width - x);
+  const h = Math.min(box.y + box.height - y, height - y);
+  return { x: Math.floor(x), y: Math.floor(y), width: Math.max(0, Math.floor(w)), height: Math.max(0, Math.floor(h)) };
 }
 
 /** Crops an integer box (already clipped) out of a float image. */
