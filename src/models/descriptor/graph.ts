@@ -1,0 +1,118 @@
+/**
+ * face-api's faceRecognitionNet (a dlib-style ResNet-34 producing a 128-d descriptor) as an ONNX
+ * graph. Input: NHWC float 0..255, [batch, 150, 150, 3]; output: [batch, 128].
+ */
+import {
+  GraphBuilder,
+  avgPool,
+  channelAffine,
+  conv2d,
+  dense,
+  globalAvgPool,
+  maxPool,
+  nhwcToNchw,
+  relu,
+  weight,
+  type WeightMap,
+  type WeightTensor,
+} from '../../engine/index.js';
+
+/** Side of the square input the network was trained on. */
+export const DESCRIPTOR_INPUT_SIZE = 150;
+export const DESCRIPTOR_SIZE = 128;
+export const DESCRIPTOR_INPUT_NAME = 'input';
+export const DESCRIPTOR_OUTPUT_NAME = 'descriptor';
+
+/** Per-channel RGB means face-api subtracts before dividing by 255. */
+const MEAN_RGB = [122.782, 117.001, 104.298];
+
+/** An activation and its static NCHW shape (needed to pad the down-sampling blocks). */
+interface Activation {
+  name: string;
+  channels: number;
+  size: number;
+}
+
+function floatData(t: WeightTensor): Float32Array {
+  if (!(t.data instanceof Float32Array)) throw new Error(`Weight ${t.name} is not float32`);
+  return t.data;
+}
+
+/** conv + bias, then the scale layer (x * weights + biases), then an optional ReLU. */
+function convLayer(g: GraphBuilder, w: WeightMap, x: Activation, prefix: string, stride: 1 | 2, withRelu: boolean): Activation {
+  const filters = weight(w, `${prefix}/conv/filters`);
+  const [k = 0, , , channels = 0] = filters.shape;
+  // Stride-2 convolutions here are 'valid' (convDown); stride-1 ones 'same'.
+  const padding = stride === 2 ? 'valid' : 'same';
+  let y = conv2d(g, x.name, filters, weight(w, `${prefix}/conv/bias`), { stride, padding });
+  y = channelAffine(
+    g,
+    y,
+    floatData(weight(w, `${prefix}/scale/weights`)),
+    floatData(weight(w, `${prefix}/scale/biases`)),
+    `${prefix}/scale`,
+  );
+  if (withRelu) y = relu(g, y);
+  const size = stride === 2 ? Math.floor((x.size - k) / 2) + 1 : x.size;
+  return { name: y, channels, size };
+}
+
+function residual(g: GraphBuilder, w: WeightMap, x: Activation, prefix: string): Activation {
+  const a = convLayer(g, w, x, `${prefix}/conv1`, 1, true);
+  const b = convLayer(g, w, a, `${prefix}/conv2`, 1, false);
+  return { ...b, name: relu(g, g.node('Add', [b.name, x.name])) };
+}
+
+/**
+ * Down-sampling block. The 3x3 'valid' stride-2 branch can come out one smaller than the 2x2
+ * average-pool shortcut; face-api appends a zero row and column to the branch, and zero channels
+ * to the shortcut when the width doubles. Those zeros reach the final global mean, so they are
+ * reproduced exactly here.
+ */
+function residualDown(g: GraphBuilder, w: WeightMap, x: Activation, prefix: string): Activation {
+  const a = convLayer(g, w, x, `${prefix}/conv1`, 2, true);
+  const b = convLayer(g, w, a, `${prefix}/conv2`, 1, false);
+  const pooledSize = Math.floor(x.size / 2);
+  let branch = b.name;
+  const grow = pooledSize - b.size;
+  if (grow !== 0) {
+    // pads: [N, C, H, W] begins, then ends.
+    branch = g.node('Pad', [branch, g.ints(`${prefix}/pad_hw`, [0, 0, 0, 0, 0, 0, grow, grow])]);
+  }
+  let shortcut = avgPool(g, x.name, 2, 2, 'valid');
+  const extraChannels = b.channels - x.channels;
+  if (extraChannels !== 0) {
+    shortcut = g.node('Pad', [shortcut, g.ints(`${prefix}/pad_c`, [0, 0, 0, 0, 0, extraChannels, 0, 0])]);
+  }
+  return { name: relu(g, g.node('Add', [shortcut, branch])), channels: b.channels, size: pooledSize };
+}
+
+/** Builds the descriptor network from face-api's `face_recognition_model` weights. */
+export function buildDescriptorGraph(w: WeightMap): Uint8Array {
+  const g = new GraphBuilder('face_recognition_net');
+  const input = g.input(DESCRIPTOR_INPUT_NAME, ['batch', DESCRIPTOR_INPUT_SIZE, DESCRIPTOR_INPUT_SIZE, 3]);
+  // Same order of operations as face-api: subtract the mean, then divide (not multiply) by 255.
+  const centred = g.node('Sub', [input, g.constant('mean_rgb', Float32Array.from(MEAN_RGB), [3])]);
+  const normalised = g.node('Div', [centred, g.scalar('pixel_range', 255)]);
+
+  let x: Activation = { name: nhwcToNchw(g, normalised), channels: 3, size: DESCRIPTOR_INPUT_SIZE };
+  x = convLayer(g, w, x, 'conv32_down', 2, true);
+  x = {
+    ...x,
+    name: maxPool(g, x.name, 3, 2, 'valid'),
+    size: Math.floor((x.size - 3) / 2) + 1,
+  };
+
+  const blocks: [string, boolean][] = [
+    ['conv32_1', false], ['conv32_2', false], ['conv32_3', false],
+    ['conv64_down', true], ['conv64_1', false], ['conv64_2', false], ['conv64_3', false],
+    ['conv128_down', true], ['conv128_1', false], ['conv128_2', false],
+    ['conv256_down', true], ['conv256_1', false], ['conv256_2', false],
+    ['conv256_down_out', true],
+  ];
+  for (const [prefix, down] of blocks) x = down ? residualDown(g, w, x, prefix) : residual(g, w, x, prefix);
+
+  const descriptor = dense(g, globalAvgPool(g, x.name), weight(w, 'fc'));
+  g.output(descriptor, DESCRIPTOR_OUTPUT_NAME, ['batch', DESCRIPTOR_SIZE]);
+  return g.toBytes();
+}

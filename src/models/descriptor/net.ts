@@ -1,0 +1,73 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { readFaceApiWeights, type Engine, type Model } from '../../engine/index.js';
+import { VisageError } from '../../errors.js';
+import {
+  DESCRIPTOR_INPUT_NAME,
+  DESCRIPTOR_INPUT_SIZE,
+  DESCRIPTOR_OUTPUT_NAME,
+  DESCRIPTOR_SIZE,
+  buildDescriptorGraph,
+} from './graph.js';
+import { prepareDescriptorInput, type FaceCrop } from './preprocess.js';
+import type { DescriptorNet, DescriptorOptions } from './types.js';
+
+const INPUT_VALUES = DESCRIPTOR_INPUT_SIZE * DESCRIPTOR_INPUT_SIZE * 3;
+
+function defaultWeightsPath(): string {
+  const pkg = createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json');
+  return path.join(path.dirname(pkg), 'model', 'face_recognition_model-weights_manifest.json');
+}
+
+async function forward(model: Model, nhwc: Float32Array): Promise<Float32Array> {
+  const n = nhwc.length / INPUT_VALUES;
+  if (!Number.isInteger(n) || n < 1) {
+    throw new VisageError(
+      'INVALID_ARGUMENT',
+      `Expected a multiple of ${INPUT_VALUES} values (n x 150 x 150 x 3) for descriptor input but received ${nhwc.length}`,
+    );
+  }
+  const out = await model.run({ [DESCRIPTOR_INPUT_NAME]: { data: nhwc, dims: [n, DESCRIPTOR_INPUT_SIZE, DESCRIPTOR_INPUT_SIZE, 3] } });
+  const descriptors = out[DESCRIPTOR_OUTPUT_NAME];
+  if (!descriptors) throw new VisageError('MODEL_ERROR', `Descriptor network returned no ${DESCRIPTOR_OUTPUT_NAME} output`);
+  return descriptors.data;
+}
+
+/**
+ * Loads the 128-d face descriptor network on an engine (compiled once per process).
+ *
+ * @example
+ * const net = await createDescriptorNet(new Engine({ threads: 2 }));
+ * const descriptor = await net.describe(faceCrop); // Float32Array(128)
+ */
+export async function createDescriptorNet(engine: Engine, options: DescriptorOptions = {}): Promise<DescriptorNet> {
+  const weightsPath = options.weightsPath ?? defaultWeightsPath();
+  const maxBatch = options.maxBatch ?? 32;
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) {
+    throw new VisageError('INVALID_ARGUMENT', `Expected a positive integer for maxBatch but received ${maxBatch}`);
+  }
+  const model = await engine.load(`descriptor:${weightsPath}`, async () =>
+    buildDescriptorGraph(await readFaceApiWeights(weightsPath)),
+  );
+
+  async function describeBatch(faces: readonly FaceCrop[]): Promise<Float32Array[]> {
+    const results: Float32Array[] = [];
+    for (let start = 0; start < faces.length; start += maxBatch) {
+      const chunk = faces.slice(start, start + maxBatch);
+      const batch = new Float32Array(chunk.length * INPUT_VALUES);
+      chunk.forEach((face, i) => batch.set(prepareDescriptorInput(face).data, i * INPUT_VALUES));
+      const out = await forward(model, batch);
+      for (let i = 0; i < chunk.length; i++) results.push(out.slice(i * DESCRIPTOR_SIZE, (i + 1) * DESCRIPTOR_SIZE));
+    }
+    return results;
+  }
+
+  return {
+    async describe(face) {
+      const [descriptor] = await describeBatch([face]);
+      return descriptor as Float32Array;
+    },
+    describeBatch,
+    forwardRaw: (nhwc) => forward(model, nhwc),
+  };
+}

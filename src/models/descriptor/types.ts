@@ -1,0 +1,21 @@
+import type { FaceCrop } from './preprocess.js';
+
+export interface DescriptorOptions {
+  /** face-api's `face_recognition_model-weights_manifest.json` (default: the one shipped in @vladmandic/face-api). */
+  weightsPath?: string;
+  /** Most faces run in one network call by describeBatch (default 32). */
+  maxBatch?: number;
+}
+
+/** The 128-d face descriptor network (face-api faceRecognitionNet). */
+export interface DescriptorNet {
+  /** Descriptor of one face crop (any size; padded and resized to 150x150 as face-api does). */
+  describe(face: FaceCrop): Promise<Float32Array>;
+  /** Descriptors of many face crops, run in batches; same values as one describe() per face. */
+  describeBatch(faces: readonly FaceCrop[]): Promise<Float32Array[]>;
+  /**
+   * The network alone on prepared inputs: NHWC [n, 150, 150, 3], values 0..255, n inferred from
+   * the length. Returns [n, 128], row-major.
+   */
+  forwardRaw(nhwc: Float32Array): Promise<Float32Array>;
+}
