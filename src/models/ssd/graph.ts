@@ -1,0 +1,136 @@
+/**
+ * face-api's SSD MobileNetV1 face detector as an ONNX graph: MobileNetV1 backbone (depthwise +
+ * pointwise convolutions, batch norm folded, ReLU6), six box predictor heads, and the box decoding
+ * against the anchors shipped in the manifest — all in the graph, so one run gives decoded boxes.
+ */
+import { GraphBuilder } from '../../engine/graph.js';
+import { batchNorm, conv2d, depthwiseConv2d, nchwToNhwc, nhwcToNchw, relu6, sigmoid } from '../../engine/layers.js';
+import { weight, type WeightMap } from '../../engine/weights.js';
+
+/** Side of the square input the network runs on. */
+export const SSD_INPUT_SIZE = 512;
+/** Anchors over all six feature maps (32², 16², 8², 4², 2², 1² cells with 3 or 6 anchors each). */
+export const SSD_ANCHORS = 5118;
+
+/** Graph input and output names. */
+export const SSD_IO = {
+  input: 'input',
+  /** Raw box encodings [N, 5118, 4]: (ty, tx, th, tw) per anchor. */
+  boxEncodings: 'box_encodings',
+  /** Raw class logits [N, 5118, 3]: background, face, and an unused class. */
+  classLogits: 'class_logits',
+  /** Decoded boxes [N, 5118, 4]: (ymin, xmin, ymax, xmax) relative to the square input. */
+  boxes: 'boxes',
+  /** Face scores [N, 5118]: sigmoid of the face logit. */
+  scores: 'scores',
+} as const;
+
+/** TF's batch-norm epsilon as face-api writes it (float32 0.001). */
+const BN_EPSILON = 0.0010000000474974513;
+
+/** Depthwise stride per MobileNetV1 block 1..13 (face-api's getStridesForLayerIdx). */
+const STRIDE_2_BLOCKS = new Set([2, 4, 6, 12]);
+
+/** Conv with 'same' padding, bias-like offset, ReLU6 (face-api's pointwiseConvLayer). */
+function pointwise(g: GraphBuilder, x: string, w: WeightMap, prefix: string, stride: number): string {
+  const y = conv2d(g, x, weight(w, `${prefix}/weights`), weight(w, `${prefix}/convolution_bn_offset`), { stride });
+  return relu6(g, y);
+}
+
+function depthwise(g: GraphBuilder, x: string, w: WeightMap, idx: number): string {
+  const prefix = `MobilenetV1/Conv2d_${idx}_depthwise`;
+  const y = depthwiseConv2d(g, x, weight(w, `${prefix}/depthwise_weights`), undefined, {
+    stride: STRIDE_2_BLOCKS.has(idx) ? 2 : 1,
+  });
+  const bn = batchNorm(g, y, {
+    mean: weight(w, `${prefix}/BatchNorm/moving_mean`),
+    variance: weight(w, `${prefix}/BatchNorm/moving_variance`),
+    scale: weight(w, `${prefix}/BatchNorm/gamma`),
+    offset: weight(w, `${prefix}/BatchNorm/beta`),
+    epsilon: BN_EPSILON,
+  });
+  return relu6(g, bn);
+}
+
+/** One box predictor head: 1x1 convs read back in NHWC order, so anchors come cell by cell. */
+function head(g: GraphBuilder, x: string, w: WeightMap, idx: number): { box: string; cls: string } {
+  const run = (name: string, width: number) => {
+    const prefix = `Prediction/BoxPredictor_${idx}/${name}`;
+    const y = conv2d(g, x, weight(w, `${prefix}/weights`), weight(w, `${prefix}/biases`));
+    return g.node('Reshape', [nchwToNhwc(g, y), g.ints('head_shape', [0, -1, width])]);
+  };
+  return { box: run('BoxEncodingPredictor', 4), cls: run('ClassPredictor', 3) };
+}
+
+/** Anchor centres and sizes as two [5118, 2] constants in (y, x) order, from (ymin, xmin, ymax, xmax). */
+function anchorConstants(g: GraphBuilder, w: WeightMap): { centre: string; size: string } {
+  const anchors = weight(w, 'Output/extra_dim');
+  if (anchors.shape.join() !== `1,${SSD_ANCHORS},4`) {
+    throw new Error(`Output/extra_dim: expected [1, ${SSD_ANCHORS}, 4], got [${anchors.shape.join(', ')}]`);
+  }
+  const a = anchors.data;
+  const centre = new Float32Array(SSD_ANCHORS * 2);
+  const size = new Float32Array(SSD_ANCHORS * 2);
+  for (let i = 0; i < SSD_ANCHORS; i++) {
+    for (let k = 0; k < 2; k++) {
+      const lo = a[i * 4 + k] as number;
+      const s = Math.fround((a[i * 4 + k + 2] as number) - lo);
+      size[i * 2 + k] = s;
+      centre[i * 2 + k] = lo + s / 2;
+    }
+  }
+  return { centre: g.constant('anchor_centre', centre, [SSD_ANCHORS, 2]), size: g.constant('anchor_size', size, [SSD_ANCHORS, 2]) };
+}
+
+/**
+ * face-api's decodeBoxesLayer: centre = t_yx / 10 * anchor size + anchor centre,
+ * half size = exp(t_hw / 5) * anchor size / 2; boxes as (ymin, xmin, ymax, xmax).
+ */
+function decodeBoxes(g: GraphBuilder, encodings: string, w: WeightMap): string {
+  const { centre: anchorCentre, size: anchorSize } = anchorConstants(g, w);
+  const [t, s] = g.nodeMulti('Split', [encodings, g.ints('split_sizes', [2, 2])], 2, { axis: 2 }) as [string, string];
+  const centre = g.node('Add', [g.node('Mul', [g.node('Div', [t, g.scalar('ten', 10)]), anchorSize]), anchorCentre]);
+  const half = g.node('Div', [
+    g.node('Mul', [g.node('Exp', [g.node('Div', [s, g.scalar('five', 5)])]), anchorSize]),
+    g.scalar('two', 2),
+  ]);
+  return g.node('Concat', [g.node('Sub', [centre, half]), g.node('Add', [centre, half])], { axis: 2 });
+}
+
+/**
+ * Builds the SSD MobileNetV1 graph from face-api's `ssd_mobilenetv1_model` weights.
+ * Input: NHWC float32 [N, 512, 512, 3] with values 0..255 (the padded, resized image).
+ */
+export function buildSsdGraph(w: WeightMap): Uint8Array {
+  const g = new GraphBuilder('ssd_mobilenetv1');
+  const input = g.input(SSD_IO.input, ['batch', SSD_INPUT_SIZE, SSD_INPUT_SIZE, 3]);
+  // face-api normalises to -1..1 as x / 127.5 - 1.
+  const normalised = g.node('Sub', [g.node('Div', [input, g.scalar('div', 127.5)]), g.scalar('one', 1)]);
+
+  let x = pointwise(g, nhwcToNchw(g, normalised), w, 'MobilenetV1/Conv2d_0_pointwise', 2);
+  let conv11 = x;
+  for (let idx = 1; idx <= 13; idx++) {
+    x = pointwise(g, depthwise(g, x, w, idx), w, `MobilenetV1/Conv2d_${idx}_pointwise`, 1);
+    if (idx === 11) conv11 = x;
+  }
+
+  // Extra feature layers: 1x1 then stride-2 3x3, four times (face-api's predictionLayer).
+  const features = [conv11, x];
+  let y = x;
+  for (let i = 0; i < 8; i++) {
+    y = pointwise(g, y, w, `Prediction/Conv2d_${i}_pointwise`, i % 2 === 1 ? 2 : 1);
+    if (i % 2 === 1) features.push(y);
+  }
+
+  const heads = features.map((f, idx) => head(g, f, w, idx));
+  const encodings = g.node('Concat', heads.map((h) => h.box), { axis: 1 });
+  const logits = g.node('Concat', heads.map((h) => h.cls), { axis: 1 });
+
+  g.output(encodings, SSD_IO.boxEncodings, ['batch', SSD_ANCHORS, 4]);
+  g.output(logits, SSD_IO.classLogits, ['batch', SSD_ANCHORS, 3]);
+  g.output(decodeBoxes(g, encodings, w), SSD_IO.boxes, ['batch', SSD_ANCHORS, 4]);
+  const faceLogit = g.node('Gather', [logits, g.ints('face_class', [1])], { axis: 2 });
+  const scores = g.node('Squeeze', [sigmoid(g, faceLogit), g.ints('squeeze_axes', [2])]);
+  g.output(scores, SSD_IO.scores, ['batch', SSD_ANCHORS]);
+  return g.toBytes();
+}

@@ -1,0 +1,42 @@
+import type { RgbImage } from '../../image/types.js';
+import type { Detection } from '../common/boxes.js';
+
+export interface SsdDetectorOptions {
+  /** face-api's `ssd_mobilenetv1_model-weights_manifest.json` (default: the one shipped in @vladmandic/face-api). */
+  weightsPath?: string;
+  /** Most images run in one network call by detectBatch (default 8). */
+  maxBatch?: number;
+}
+
+/** Per-call options; defaults are face-api's SsdMobilenetv1Options. */
+export interface SsdOptions {
+  /** Keep faces scoring above this, in (0, 1) (default 0.5, face-api's minConfidence). */
+  minScore?: number;
+  /** Keep at most this many faces, best first (default 100). */
+  maxResults?: number;
+}
+
+/** Raw network outputs for n images, row-major. */
+export interface SsdRawOutput {
+  /** [n, 5118, 4] box encodings (ty, tx, th, tw). */
+  boxEncodings: Float32Array;
+  /** [n, 5118, 3] class logits (before the sigmoid). */
+  classLogits: Float32Array;
+  /** [n, 5118, 4] decoded boxes (ymin, xmin, ymax, xmax), relative to the square input. */
+  boxes: Float32Array;
+  /** [n, 5118] face scores. */
+  scores: Float32Array;
+}
+
+/** face-api's SSD MobileNetV1 face detector. */
+export interface SsdDetector {
+  /** Faces in one image, best first, boxes in source pixels. */
+  detect(image: RgbImage, options?: SsdOptions): Promise<Detection[]>;
+  /** Faces in many images, run in batches; same results as one detect() per image. */
+  detectBatch(images: readonly RgbImage[], options?: SsdOptions): Promise<Detection[][]>;
+  /**
+   * The network alone on prepared inputs: NHWC [n, 512, 512, 3], values 0..255 (padded and
+   * resized), n inferred from the length.
+   */
+  forwardRaw(nhwc: Float32Array): Promise<SsdRawOutput>;
+}
