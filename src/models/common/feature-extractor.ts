@@ -1,0 +1,153 @@
+/**
+ * What face-api's face-crop classifiers share: the 112x112 centred square input with face-api's
+ * mean-RGB normalisation, the dense-block backbones (FaceFeatureExtractor: four 4-conv blocks,
+ * used by the 68-point landmarks and the expression net; TinyFaceFeatureExtractor: three 3-conv
+ * blocks, used by the tiny landmarks), and the batched forward pass of a crop classifier.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import {
+  type Engine,
+  type GraphBuilder,
+  type Model,
+  type Tensor,
+  type WeightMap,
+  conv2d,
+  nhwcToNchw,
+  readFaceApiWeights,
+  relu,
+  runBatched,
+  separableConv2d,
+  weight,
+} from '../../engine/index.js';
+import { VisageError } from '../../errors.js';
+import { type FloatImage, type SquarePadding, toSquareInput } from './preprocess.js';
+
+/** Side of the square input every face-api crop classifier takes. */
+export const CROP_INPUT_SIZE = 112;
+
+/** face-api's mean RGB (FaceFeatureExtractor, TinyXception), subtracted before dividing by 255. */
+const MEAN_RGB = [122.782, 117.001, 104.298];
+
+/** Name of the graph input: NHWC float [batch, 112, 112, 3], values 0..255. */
+export const CROP_INPUT = 'input';
+
+/** Path of a `*-weights_manifest.json` shipped in `@vladmandic/face-api/model`. */
+export function faceApiManifest(model: string): string {
+  const require = createRequire(import.meta.url);
+  const packageJson = require.resolve('@vladmandic/face-api/package.json');
+  return path.join(path.dirname(packageJson), 'model', `${model}-weights_manifest.json`);
+}
+
+/** Declares the NHWC input and returns it normalised as face-api does ((x - mean) / 255), NCHW. */
+export function normalisedCropInput(g: GraphBuilder): string {
+  const input = g.input(CROP_INPUT, ['batch', CROP_INPUT_SIZE, CROP_INPUT_SIZE, 3]);
+  // In NHWC a [3] constant broadcasts along the channel axis.
+  const centred = g.node('Sub', [input, g.constant('mean_rgb', Float32Array.from(MEAN_RGB), [3])]);
+  return nhwcToNchw(g, g.node('Div', [centred, g.scalar('scale_255', 255)]));
+}
+
+/** face-api's depthwiseSeparableConv: TF separableConv2d ('same', stride on the depthwise) + bias. */
+export function separableConv(g: GraphBuilder, x: string, weights: WeightMap, prefix: string, stride = 1): string {
+  return separableConv2d(
+    g,
+    x,
+    weight(weights, `${prefix}/depthwise_filter`),
+    weight(weights, `${prefix}/pointwise_filter`),
+    weight(weights, `${prefix}/bias`),
+    { stride, padding: 'same' },
+  );
+}
+
+/**
+ * face-api's denseBlock3 / denseBlock4: a stride-2 first conv (a plain conv in the first block),
+ * then separable convs each fed the ReLU of the sum of all earlier outputs.
+ */
+function denseBlock(g: GraphBuilder, x: string, weights: WeightMap, prefix: string, convs: number, first: boolean): string {
+  const conv0 = first
+    ? conv2d(g, x, weight(weights, `${prefix}/conv0/filters`), weight(weights, `${prefix}/conv0/bias`), {
+        stride: 2,
+        padding: 'same',
+      })
+    : separableConv(g, x, weights, `${prefix}/conv0`, 2);
+  const outs = [relu(g, conv0)];
+  let sum = outs[0] as string;
+  for (let i = 1; i < convs; i++) {
+    const input = i === 1 ? sum : relu(g, sum);
+    outs.push(separableConv(g, input, weights, `${prefix}/conv${i}`));
+    // TF adds right to left (out1 + (out2 + (out3 + out4))); keep its order for bit-closeness.
+    sum = outs.reduceRight((acc, v) => g.node('Add', [v, acc]));
+  }
+  return relu(g, sum);
+}
+
+/** The two dense-block backbones: 'full' (FaceFeatureExtractor) and 'tiny' (TinyFaceFeatureExtractor). */
+export type FeatureExtractorVariant = 'full' | 'tiny';
+
+/**
+ * FaceFeatureExtractor (4 blocks of 4 convs, 112 → 7, avg pool 7 → 256 features) or
+ * TinyFaceFeatureExtractor (3 blocks of 3 convs, 112 → 14, avg pool 14 → 128 features).
+ * Takes the normalised NCHW input, returns [N, C] features.
+ */
+export function faceFeatureExtractor(g: GraphBuilder, x: string, weights: WeightMap, variant: FeatureExtractorVariant): string {
+  const blocks = variant === 'full' ? 4 : 3;
+  let out = x;
+  for (let b = 0; b < blocks; b++) out = denseBlock(g, out, weights, `dense${b}`, blocks, b === 0);
+  const pool = variant === 'full' ? 7 : 14;
+  // A valid pool the size of the map (stride irrelevant) leaves 1x1, so flattening keeps TF's order.
+  const pooled = g.node('AveragePool', [out], { kernel_shape: [pool, pool], strides: [2, 2], pads: [0, 0, 0, 0] });
+  return g.node('Flatten', [pooled], { axis: 1 });
+}
+
+/** One crop's network input and how the crop sits inside it. */
+export interface CropInput {
+  tensor: Tensor;
+  padding: SquarePadding;
+}
+
+/** face-api's toBatchTensor(112, centred) for one crop, as a [1, 112, 112, 3] tensor. */
+export function cropInput(crop: FloatImage): CropInput {
+  if (crop.channels !== 3 || crop.width < 1 || crop.height < 1) {
+    throw new VisageError(
+      'INVALID_ARGUMENT',
+      `Expected a non-empty 3-channel face crop for faceCrop but received ${crop.width}x${crop.height}x${crop.channels}`,
+    );
+  }
+  const { input, padding } = toSquareInput(crop, CROP_INPUT_SIZE, true);
+  return { tensor: { data: input.data, dims: [1, CROP_INPUT_SIZE, CROP_INPUT_SIZE, 3] }, padding };
+}
+
+/** Checks an NHWC batch handed to a forwardRaw and runs it in one call. */
+export async function runCropBatch(model: Model, batch: Tensor): Promise<Record<string, Tensor>> {
+  const [n, h, w, c] = batch.dims;
+  if (batch.dims.length !== 4 || h !== CROP_INPUT_SIZE || w !== CROP_INPUT_SIZE || c !== 3 || !n) {
+    throw new VisageError(
+      'INVALID_ARGUMENT',
+      `Expected an NHWC batch [n, ${CROP_INPUT_SIZE}, ${CROP_INPUT_SIZE}, 3] for nhwcBatch but received [${batch.dims.join(', ')}]`,
+    );
+  }
+  return model.run({ [CROP_INPUT]: batch });
+}
+
+/** Checks a positive integer option. */
+export function positiveInteger(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new VisageError('INVALID_ARGUMENT', `Expected a positive integer for ${name} but received ${value}`);
+  }
+  return value;
+}
+
+/** Runs pre-processed crops through a crop classifier, `maxBatch` at a time. */
+export async function runCrops(model: Model, inputs: readonly CropInput[], maxBatch: number): Promise<Record<string, Tensor>[]> {
+  return runBatched(model, inputs.map((i) => ({ [CROP_INPUT]: i.tensor })), maxBatch);
+}
+
+/** Loads a crop classifier: reads its face-api weights and compiles its graph once per key. */
+export function loadCropModel(
+  engine: Engine,
+  key: string,
+  manifestPath: string,
+  build: (weights: WeightMap) => Uint8Array,
+): Promise<Model> {
+  return engine.load(key, async () => build(await readFaceApiWeights(manifestPath)));
+}
