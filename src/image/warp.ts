@@ -1,0 +1,86 @@
+/**
+ * Geometry over raw pixels that sharp lacks: a similarity transform estimated from point pairs,
+ * and an affine warp with bilinear sampling.
+ */
+import type { Point } from './types.js';
+
+/** Float pixels, HWC interleaved. Same shape as the models' FloatImage. */
+export interface Pixels {
+  data: Float32Array | Uint8Array;
+  width: number;
+  height: number;
+  channels: number;
+}
+
+/** x' = a*x - b*y + tx, y' = b*x + a*y + ty: rotation, uniform scale and shift. */
+export interface Similarity {
+  a: number;
+  b: number;
+  tx: number;
+  ty: number;
+}
+
+/** Least-squares similarity taking `from` points onto `to` points (Umeyama, no reflection). */
+export function estimateSimilarity(from: readonly Point[], to: readonly Point[]): Similarity {
+  if (from.length !== to.length || from.length < 2) {
+    throw new Error(`Expected at least 2 matching point pairs but received ${from.length} and ${to.length}`);
+  }
+  const n = from.length;
+  const mean = (pts: readonly Point[]) => ({ x: pts.reduce((s, p) => s + p.x, 0) / n, y: pts.reduce((s, p) => s + p.y, 0) / n });
+  const mf = mean(from);
+  const mt = mean(to);
+  let sxx = 0;
+  let sxy = 0;
+  let variance = 0;
+  for (let i = 0; i < n; i++) {
+    const fx = (from[i] as Point).x - mf.x;
+    const fy = (from[i] as Point).y - mf.y;
+    const tx = (to[i] as Point).x - mt.x;
+    const ty = (to[i] as Point).y - mt.y;
+    sxx += fx * tx + fy * ty;
+    sxy += fx * ty - fy * tx;
+    variance += fx * fx + fy * fy;
+  }
+  if (variance === 0) throw new Error('Cannot estimate a similarity from coincident points');
+  const a = sxx / variance;
+  const b = sxy / variance;
+  return { a, b, tx: mt.x - (a * mf.x - b * mf.y), ty: mt.y - (b * mf.x + a * mf.y) };
+}
+
+export function applySimilarity(t: Similarity, p: Point): Point {
+  return { x: t.a * p.x - t.b * p.y + t.tx, y: t.b * p.x + t.a * p.y + t.ty };
+}
+
+export function invertSimilarity(t: Similarity): Similarity {
+  const d = t.a * t.a + t.b * t.b;
+  const a = t.a / d;
+  const b = -t.b / d;
+  return { a, b, tx: -(a * t.tx - b * t.ty), ty: -(b * t.tx + a * t.ty) };
+}
+
+/**
+ * Renders an output image of `width` x `height` where each output pixel (x, y) samples the
+ * source at `outputToSource(x, y)` bilinearly; outside the source is black (0), like padding.
+ */
+export function warpSimilarity(src: Pixels, outputToSource: Similarity, width: number, height: number): Pixels & { data: Float32Array } {
+  const { channels: c, data } = src;
+  const out = new Float32Array(width * height * c);
+  const sample = (x: number, y: number, k: number) =>
+    x < 0 || y < 0 || x >= src.width || y >= src.height ? 0 : (data[(y * src.width + x) * c + k] as number);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const { x: sx, y: sy } = applySimilarity(outputToSource, { x, y });
+      const x0 = Math.floor(sx);
+      const y0 = Math.floor(sy);
+      const fx = sx - x0;
+      const fy = sy - y0;
+      const o = (y * width + x) * c;
+      for (let k = 0; k < c; k++) {
+        const top = sample(x0, y0, k) * (1 - fx) + sample(x0 + 1, y0, k) * fx;
+        const bottom = sample(x0, y0 + 1, k) * (1 - fx) + sample(x0 + 1, y0 + 1, k) * fx;
+        out[o + k] = top * (1 - fy) + bottom * fy;
+      }
+    }
+  }
+  return { data: out, width, height, channels: c };
+}
