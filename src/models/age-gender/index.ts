@@ -1,0 +1,2 @@
+export { createAgeGenderNet } from './net.js';
+export type { AgeGender, AgeGenderNet, AgeGenderOptions } from './net.js';
