@@ -86,6 +86,79 @@ export function toSquareInput(src: FloatImage, size: number, centre = false): { 
   return { input: resizeBilinear(image, size, size), padding };
 }
 
+/** Source rows (or columns) and weights TF's resizeBilinear reads for each output index. */
+function bilinearTaps(inSize: number, outSize: number, offset: number, extent: number) {
+  const lo = new Int32Array(outSize);
+  const hi = new Int32Array(outSize);
+  const frac = new Float64Array(outSize);
+  const scale = inSize / outSize;
+  const inImage = (i: number) => (i - offset >= 0 && i - offset < extent ? i - offset : -1);
+  for (let i = 0; i < outSize; i++) {
+    const s = i * scale;
+    const i0 = Math.floor(s);
+    frac[i] = s - i0;
+    // Positions in the padding are -1 (they read as zero).
+    lo[i] = inImage(i0);
+    hi[i] = inImage(Math.min(inSize - 1, Math.ceil(s)));
+  }
+  return { lo, hi, frac };
+}
+
+/**
+ * toSquareInput straight from 8-bit RGB, padding and resizing in one pass: the same values as
+ * `toSquareInput(toFloatImage(image), size, centre)` without full-size float copies (for a large
+ * photo those copies cost as much as a detector network). TF's bilinear step is separable as
+ * written (each row first, then between rows), so rows are interpolated once and reused.
+ */
+export function rgbToSquareInput(image: RgbImage, size: number, centre = false): { input: FloatImage; padding: SquarePadding } {
+  const { width, height, data } = image;
+  const side = Math.max(width, height);
+  const diff = side - Math.min(width, height);
+  const before = diff - Math.round(diff * (centre ? 0.5 : 1));
+  const padding = { size: side, offsetX: width < height ? before : 0, offsetY: height < width ? before : 0 };
+  const rows = bilinearTaps(side, size, padding.offsetY, height);
+  const cols = bilinearTaps(side, size, padding.offsetX, width);
+
+  const zeros = new Float64Array(size * 3);
+  const cache = new Map<number, Float64Array>();
+  const interpolatedRow = (row: number): Float64Array => {
+    if (row < 0) return zeros;
+    let out = cache.get(row);
+    if (out) return out;
+    out = new Float64Array(size * 3);
+    const base = row * width * 3;
+    for (let x = 0; x < size; x++) {
+      const c0 = cols.lo[x] as number;
+      const c1 = cols.hi[x] as number;
+      const fx = cols.frac[x] as number;
+      for (let k = 0; k < 3; k++) {
+        const left = c0 < 0 ? 0 : (data[base + c0 * 3 + k] as number);
+        const right = c1 < 0 ? 0 : (data[base + c1 * 3 + k] as number);
+        out[x * 3 + k] = left + (right - left) * fx;
+      }
+    }
+    cache.set(row, out);
+    return out;
+  };
+
+  const out = new Float32Array(size * size * 3);
+  for (let y = 0; y < size; y++) {
+    const r0 = rows.lo[y] as number;
+    const r1 = rows.hi[y] as number;
+    const top = interpolatedRow(r0);
+    const bottom = interpolatedRow(r1);
+    const fy = rows.frac[y] as number;
+    const o = y * size * 3;
+    for (let i = 0; i < size * 3; i++) {
+      const t = top[i] as number;
+      out[o + i] = t + ((bottom[i] as number) - t) * fy;
+    }
+    // Rows only move down: keep just the two in use.
+    for (const row of cache.keys()) if (row !== r0 && row !== r1) cache.delete(row);
+  }
+  return { input: { data: out, width: size, height: size, channels: 3 }, padding };
+}
+
 /**
  * face-api's box.clipAtImageBorders: clip the corner to the image, limit the size to what is
  * left, then floor x, y, width and height each (so a crop may lose a pixel at the far edge).
