@@ -4,7 +4,7 @@ import { readFaceApiWeights, type Engine, type Model, type Tensor } from '../../
 import { VisageError } from '../../errors.js';
 import type { RgbImage } from '../../image/types.js';
 import type { Detection } from '../common/boxes.js';
-import { toFloatImage, toSquareInput, type SquarePadding } from '../common/preprocess.js';
+import { rgbToSquareInput, type SquarePadding } from '../common/preprocess.js';
 import { SSD_ANCHORS, SSD_INPUT_SIZE, SSD_IO, buildSsdGraph } from './graph.js';
 import { toSsdDetections } from './postprocess.js';
 import type { SsdDetector, SsdDetectorOptions, SsdOptions, SsdRawOutput } from './types.js';
@@ -77,7 +77,7 @@ export async function createSsdDetector(engine: Engine, options: SsdDetectorOpti
       const chunk = images.slice(start, start + maxBatch);
       const batch = new Float32Array(chunk.length * INPUT_VALUES);
       const paddings: SquarePadding[] = chunk.map((image, i) => {
-        const { input, padding } = toSquareInput(toFloatImage(image), SSD_INPUT_SIZE);
+        const { input, padding } = rgbToSquareInput(image, SSD_INPUT_SIZE);
         batch.set(input.data, i * INPUT_VALUES);
         return padding;
       });

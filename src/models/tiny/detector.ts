@@ -4,7 +4,7 @@ import { readFaceApiWeights, type Engine, type Model } from '../../engine/index.
 import { VisageError } from '../../errors.js';
 import type { RgbImage } from '../../image/types.js';
 import type { Detection } from '../common/boxes.js';
-import { toFloatImage, toSquareInput, type SquarePadding } from '../common/preprocess.js';
+import { rgbToSquareInput, type SquarePadding } from '../common/preprocess.js';
 import { TINY_IO, buildTinyGraph } from './graph.js';
 import { toTinyDetections } from './postprocess.js';
 import type { TinyDetector, TinyDetectorOptions, TinyOptions, TinyRawOutput } from './types.js';
@@ -77,7 +77,7 @@ export async function createTinyDetector(engine: Engine, options: TinyDetectorOp
       const chunk = images.slice(start, start + maxBatch);
       const batch = new Float32Array(chunk.length * perImage);
       const paddings: SquarePadding[] = chunk.map((image, i) => {
-        const { input, padding } = toSquareInput(toFloatImage(image), inputSize);
+        const { input, padding } = rgbToSquareInput(image, inputSize);
         batch.set(input.data, i * perImage);
         return padding;
       });
