@@ -4,7 +4,7 @@
  * with TF bilinear semantics. Normalisation happens inside the graph.
  */
 import { toFloatImage, toSquareInput, type FloatImage } from '../common/preprocess.js';
-import type { RgbImage } from '../../image/types.js';
+import type { Box, Point, RgbImage } from '../../image/types.js';
 import { VisageError } from '../../errors.js';
 import { DESCRIPTOR_INPUT_SIZE } from './graph.js';
 
@@ -32,4 +32,48 @@ export function prepareDescriptorInput(face: FaceCrop): FloatImage {
     throw new VisageError('INVALID_ARGUMENT', `Expected a non-empty face crop but received ${image.width}x${image.height}`);
   }
   return toSquareInput(image, DESCRIPTOR_INPUT_SIZE, true).input;
+}
+
+/** face-api's dlib-style alignment constants: face centre at (0.5, 0.43) of a box 1/0.45 eye-mouth wide. */
+const ALIGN_REL_X = 0.5;
+const ALIGN_REL_Y = 0.43;
+const ALIGN_REL_SCALE = 0.45;
+
+function centre(points: readonly Point[]): Point {
+  let x = 0;
+  let y = 0;
+  for (const p of points) {
+    x += p.x;
+    y += p.y;
+  }
+  return { x: x / points.length, y: y / points.length };
+}
+
+/**
+ * The integer box face-api crops for the descriptor (`landmarks.align(null, { useDlibAlignment:
+ * true })`), from 68 landmarks in source pixels. Not the `alignedRect` face-api reports, which the
+ * expression and age/gender nets use. Clip it with `clipBox` before cropping; face-api's extra
+ * clamp to the landmark crop's size never binds, since the box is smaller than the face crop.
+ *
+ * @example
+ * const box = clipBox(descriptorCropBox(landmarks), image.width, image.height);
+ * const descriptor = await net.describe(crop(image, box));
+ */
+export function descriptorCropBox(landmarks: readonly Point[]): Box {
+  if (landmarks.length !== 68) {
+    throw new VisageError('INVALID_ARGUMENT', `Expected 68 landmarks for descriptorCropBox but received ${landmarks.length}`);
+  }
+  const leftEye = centre(landmarks.slice(36, 42));
+  const rightEye = centre(landmarks.slice(42, 48));
+  const mouth = centre(landmarks.slice(48, 68));
+  // sqrt of squares, as face-api's Point.magnitude (Math.hypot can differ in the last bit).
+  const toMouth = (p: Point) => Math.sqrt((mouth.x - p.x) ** 2 + (mouth.y - p.y) ** 2);
+  const size = Math.floor((toMouth(leftEye) + toMouth(rightEye)) / 2 / ALIGN_REL_SCALE);
+  const ref = centre([leftEye, rightEye, mouth]);
+  return {
+    x: Math.floor(Math.max(0, ref.x - ALIGN_REL_X * size)),
+    y: Math.floor(Math.max(0, ref.y - ALIGN_REL_Y * size)),
+    width: size,
+    height: size,
+  };
 }
