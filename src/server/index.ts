@@ -1,0 +1,1 @@
+export { buildServer, SERVER_DEFAULTS, type ServerOptions } from './app.js';
