@@ -1,0 +1,109 @@
+/**
+ * The 7-class expression net against @vladmandic/face-api on TF.js wasm: raw outputs on identical
+ * inputs, and probabilities against face-api's full chain (SSD → landmarks → aligned box →
+ * integer crop → expressions), on the shipped sample photos.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { Engine } from '../../src/engine/index.js';
+import { type FloatImage, clipBox, crop, toFloatImage, toSquareInput } from '../../src/models/common/preprocess.js';
+import { EXPRESSION_LABELS, type ExpressionNet, type Expressions, createExpressionNet } from '../../src/models/expression/index.js';
+import { FACEAPI_DEMO_DIR, type FaceApiReference, decodeRgb, loadFaceApiReference } from '../reference/faceapi.js';
+
+const IMAGES = [
+  ...[1, 2, 3, 4, 5, 6].map((i) => path.join(FACEAPI_DEMO_DIR, `sample${i}.jpg`)),
+  path.join(path.dirname(FACEAPI_DEMO_DIR), '..', 'human', 'assets', 'samples.jpg'),
+];
+/** face-api's label for each visage label. */
+const FACEAPI_LABELS: Record<keyof Expressions, string> = {
+  neutral: 'neutral',
+  happy: 'happy',
+  sad: 'sad',
+  angry: 'angry',
+  fear: 'fearful',
+  disgust: 'disgusted',
+  surprise: 'surprised',
+};
+
+interface Face {
+  image: string;
+  crop: FloatImage;
+  expected: Record<string, number>;
+}
+
+let ref: FaceApiReference;
+let engine: Engine;
+let net: ExpressionNet;
+const faces: Face[] = [];
+
+function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
+  return m;
+}
+
+function maxExpressionDiff(actual: Expressions, expected: Record<string, number>): number {
+  return Math.max(...EXPRESSION_LABELS.map((l) => Math.abs(actual[l] - (expected[FACEAPI_LABELS[l]] as number))));
+}
+
+before(async () => {
+  ref = await loadFaceApiReference();
+  engine = new Engine({ threads: 2 });
+  net = await createExpressionNet(engine);
+  for (const file of IMAGES) {
+    const image = toFloatImage(await decodeRgb(file));
+    for (const f of await ref.detectAll(file)) {
+      // face-api classifies the box its landmarks re-derive, cropped as extractFaceTensors does.
+      faces.push({ image: path.basename(file), crop: crop(image, clipBox(f.alignedBox, image.width, image.height)), expected: f.expressions });
+    }
+  }
+  assert.ok(faces.length >= 20, `expected faces on the samples, found ${faces.length}`);
+});
+
+after(async () => {
+  await engine.dispose();
+  ref.dispose();
+});
+
+test('raw logits and probabilities equal face-api on identical input (max abs diff <= 1e-3)', async (t) => {
+  const inputs = faces.map((f) => toSquareInput(f.crop, 112, true).input.data);
+  const batch = new Float32Array(inputs.length * 112 * 112 * 3);
+  inputs.forEach((d, i) => batch.set(d, i * d.length));
+  const shape = [inputs.length, 112, 112, 3];
+  const expected = await ref.faceExpressionNet(batch, shape);
+  const actual = await net.forwardRaw({ data: batch, dims: shape });
+  assert.deepEqual(actual.logits.dims, expected.logits.shape);
+  const logits = maxAbs(actual.logits.data, expected.logits.data);
+  const probabilities = maxAbs(actual.probabilities.data, expected.probabilities.data);
+  t.diagnostic(`max abs diff over ${inputs.length} faces: logits ${logits.toExponential(2)}, probabilities ${probabilities.toExponential(2)}`);
+  assert.ok(logits <= 1e-3 && probabilities <= 1e-3, `logits ${logits}, probabilities ${probabilities}`);
+});
+
+test("probabilities within 0.01 of face-api's full chain, same top expression", async (t) => {
+  const perImage = new Map<string, number>();
+  for (const face of faces) {
+    const actual = await net.predict(face.crop);
+    const diff = maxExpressionDiff(actual, face.expected);
+    perImage.set(face.image, Math.max(perImage.get(face.image) ?? 0, diff));
+    assert.ok(diff <= 0.01, `${face.image}: probabilities off by ${diff}`);
+    const sum = EXPRESSION_LABELS.reduce((s, l) => s + actual[l], 0);
+    assert.ok(Math.abs(sum - 1) < 1e-5, `probabilities sum to ${sum}`);
+    const top = (e: (l: keyof Expressions) => number) => EXPRESSION_LABELS.reduce((a, b) => (e(b) > e(a) ? b : a));
+    assert.equal(top((l) => actual[l]), top((l) => face.expected[FACEAPI_LABELS[l]] as number));
+  }
+  t.diagnostic(`max probability diff per image ${[...perImage].map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ')}`);
+});
+
+test('a batch gives the same probabilities as single crops', async (t) => {
+  const batched = await net.predictBatch(faces.map((f) => f.crop));
+  let worst = 0;
+  for (const [i, face] of faces.entries()) {
+    const single = await net.predict(face.crop);
+    const b = batched[i] as Expressions;
+    worst = Math.max(worst, ...EXPRESSION_LABELS.map((l) => Math.abs(b[l] - single[l])));
+  }
+  t.diagnostic(`batch vs single max diff ${worst.toExponential(2)}`);
+  assert.ok(worst <= 1e-5, `batch vs single ${worst}`);
+});
