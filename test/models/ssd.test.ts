@@ -1,0 +1,210 @@
+/**
+ * SSD MobileNetV1 against face-api (TF.js wasm) on the shipped photos: the input preparation, the
+ * network on identical inputs, and detection end to end from the image file. Also the shared box
+ * utilities (IoU, NMS, square → source mapping) on synthetic boxes.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { Engine } from '../../src/engine/index.js';
+import { isVisageError } from '../../src/errors.js';
+import { loadImage, type Box, type RgbImage } from '../../src/image/index.js';
+import { iou, nonMaxSuppression, squareToSource, type Detection } from '../../src/models/common/boxes.js';
+import { rgbToSquareInput, toFloatImage, toSquareInput } from '../../src/models/common/preprocess.js';
+import { SSD_ANCHORS, SSD_INPUT_SIZE, createSsdDetector, type SsdDetector, type SsdOptions } from '../../src/models/ssd/index.js';
+import { FACEAPI_DEMO_DIR, loadFaceApiReference, type DetectionJson, type FaceApiReference } from '../reference/faceapi.js';
+import { tf } from '../reference/tfjs-wasm.js';
+
+const RAW_TOLERANCE = 1e-3;
+// On 0..255 values: TF.js resizes in float32 arithmetic, the shared resize in doubles.
+const INPUT_TOLERANCE = 5e-3;
+const MIN_IOU = 0.95;
+const SCORE_TOLERANCE = 0.01;
+
+const HUMAN_SAMPLES = path.resolve(import.meta.dirname, '../../node_modules/@vladmandic/human/assets/samples.jpg');
+const IMAGES = [...[1, 2, 3, 4, 5, 6].map((i) => path.join(FACEAPI_DEMO_DIR, `sample${i}.jpg`)), HUMAN_SAMPLES];
+
+/** End-to-end cases: every photo with face-api's defaults, and the many-faces grid at a low threshold. */
+const DETECTION_CASES: { image: string; options: SsdOptions }[] = [
+  ...IMAGES.map((image) => ({ image, options: {} })),
+  { image: HUMAN_SAMPLES, options: { minScore: 0.2 } },
+];
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs((a[i] as number) - (b[i] as number)));
+  return max;
+}
+
+/** Pairs each reference detection with the unused visage detection it overlaps most. */
+function assertSameDetections(actual: Detection[], expected: DetectionJson[], label: string): { minIou: number; maxScoreDiff: number } {
+  assert.equal(actual.length, expected.length, `${label}: ${actual.length} faces, reference ${expected.length}`);
+  const unused = new Set(actual.keys());
+  let minIou = 1;
+  let maxScoreDiff = 0;
+  for (const ref of expected) {
+    let best = -1;
+    let bestIou = 0;
+    for (const i of unused) {
+      const v = iou((actual[i] as Detection).box, ref.box);
+      if (v > bestIou) [best, bestIou] = [i, v];
+    }
+    assert.ok(bestIou >= MIN_IOU, `${label}: reference box ${JSON.stringify(ref.box)} best IoU ${bestIou}`);
+    unused.delete(best);
+    const scoreDiff = Math.abs((actual[best] as Detection).score - ref.score);
+    assert.ok(scoreDiff <= SCORE_TOLERANCE, `${label}: score ${(actual[best] as Detection).score} vs ${ref.score}`);
+    minIou = Math.min(minIou, bestIou);
+    maxScoreDiff = Math.max(maxScoreDiff, scoreDiff);
+  }
+  return { minIou, maxScoreDiff };
+}
+
+/** face-api's NetInput.toBatchTensor(512, false) for one image, on TF.js. */
+async function referenceInput(image: RgbImage): Promise<Float32Array> {
+  const out = tf.tidy(() => {
+    let x = tf.tensor4d(Float32Array.from(image.data), [1, image.height, image.width, 3]);
+    const side = Math.max(image.width, image.height);
+    if (image.width !== side) x = tf.concat([x, tf.zeros([1, image.height, side - image.width, 3])], 2);
+    if (image.height !== side) x = tf.concat([x, tf.zeros([1, side - image.height, side, 3])], 1);
+    return tf.image.resizeBilinear(x, [SSD_INPUT_SIZE, SSD_INPUT_SIZE], false, false);
+  });
+  try {
+    return (await out.data()) as Float32Array;
+  } finally {
+    out.dispose();
+  }
+}
+
+const name = (file: string) => path.basename(file);
+
+let reference: FaceApiReference;
+let engine: Engine;
+let ssd: SsdDetector;
+const images = new Map<string, RgbImage>();
+
+before(async () => {
+  reference = await loadFaceApiReference();
+  engine = new Engine({ threads: 2 });
+  ssd = await createSsdDetector(engine);
+  for (const file of IMAGES) images.set(file, await loadImage(file));
+});
+
+after(async () => {
+  await engine.dispose();
+  reference.dispose();
+});
+
+describe('SSD MobileNetV1 input', () => {
+  test('rgbToSquareInput equals toSquareInput(toFloatImage()) exactly', () => {
+    for (const file of IMAGES) {
+      const image = images.get(file) as RgbImage;
+      const fused = rgbToSquareInput(image, SSD_INPUT_SIZE);
+      const stepwise = toSquareInput(toFloatImage(image), SSD_INPUT_SIZE);
+      assert.deepEqual(fused.padding, stepwise.padding);
+      assert.equal(maxAbsDiff(fused.input.data, stepwise.input.data), 0, name(file));
+    }
+  });
+
+  test("matches face-api's toBatchTensor(512, false)", async (t) => {
+    for (const file of IMAGES) {
+      const image = images.get(file) as RgbImage;
+      const diff = maxAbsDiff(rgbToSquareInput(image, SSD_INPUT_SIZE).input.data, await referenceInput(image));
+      t.diagnostic(`${name(file)}: input max abs diff ${diff.toExponential(2)}`);
+      assert.ok(diff <= INPUT_TOLERANCE, `${name(file)}: ${diff}`);
+    }
+  });
+});
+
+describe('SSD MobileNetV1 network', () => {
+  for (const file of IMAGES) {
+    test(`raw outputs agree on ${name(file)}`, async (t) => {
+      const { input } = rgbToSquareInput(images.get(file) as RgbImage, SSD_INPUT_SIZE);
+      const ours = await ssd.forwardRaw(input.data);
+      const ref = await reference.ssdMobilenetv1(input.data, [1, SSD_INPUT_SIZE, SSD_INPUT_SIZE, 3]);
+      assert.deepEqual(ref.boxes.shape, [1, SSD_ANCHORS, 4]);
+      const diffs = {
+        boxEncodings: maxAbsDiff(ours.boxEncodings, ref.boxEncodings.data),
+        classLogits: maxAbsDiff(ours.classLogits, ref.classLogits.data),
+        boxes: maxAbsDiff(ours.boxes, ref.boxes.data),
+        scores: maxAbsDiff(ours.scores, ref.scores.data),
+      };
+      t.diagnostic(`${name(file)}: max abs diff ${Object.entries(diffs).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ')}`);
+      for (const [k, v] of Object.entries(diffs)) assert.ok(v <= RAW_TOLERANCE, `${k}: ${v}`);
+    });
+  }
+
+  test('a batch gives the same outputs as single images', async () => {
+    const inputs = IMAGES.slice(0, 3).map((file) => rgbToSquareInput(images.get(file) as RgbImage, SSD_INPUT_SIZE).input.data);
+    const batch = new Float32Array(inputs.length * inputs[0]!.length);
+    inputs.forEach((x, i) => batch.set(x, i * x.length));
+    const batched = await ssd.forwardRaw(batch);
+    for (const [i, x] of inputs.entries()) {
+      const single = await ssd.forwardRaw(x);
+      assert.ok(maxAbsDiff(batched.scores.subarray(i * SSD_ANCHORS, (i + 1) * SSD_ANCHORS), single.scores) <= 1e-6);
+      assert.ok(maxAbsDiff(batched.boxes.subarray(i * SSD_ANCHORS * 4, (i + 1) * SSD_ANCHORS * 4), single.boxes) <= 1e-6);
+    }
+  });
+
+  test('rejects an input of the wrong size', async () => {
+    await assert.rejects(ssd.forwardRaw(new Float32Array(10)), (err) => isVisageError(err, 'INVALID_ARGUMENT'));
+  });
+});
+
+describe('SSD MobileNetV1 detection', () => {
+  for (const { image: file, options } of DETECTION_CASES) {
+    test(`detections agree on ${name(file)} ${JSON.stringify(options)}`, async (t) => {
+      const ours = await ssd.detect(images.get(file) as RgbImage, options);
+      const ref = await reference.detectSsd(file, { minConfidence: options.minScore, maxResults: options.maxResults });
+      const { minIou, maxScoreDiff } = assertSameDetections(ours, ref, name(file));
+      t.diagnostic(`${name(file)}: ${ours.length} faces, min IoU ${minIou.toFixed(5)}, max score diff ${maxScoreDiff.toExponential(2)}`);
+    });
+  }
+
+  test('detectBatch equals detect per image', async () => {
+    const some = IMAGES.slice(0, 3).map((file) => images.get(file) as RgbImage);
+    const batched = await ssd.detectBatch(some);
+    for (const [i, image] of some.entries()) assert.deepEqual(batched[i], await ssd.detect(image));
+  });
+
+  test('maxResults keeps the best faces', async () => {
+    const image = images.get(IMAGES[4] as string) as RgbImage;
+    const all = await ssd.detect(image);
+    assert.ok(all.length > 2);
+    assert.deepEqual(await ssd.detect(image, { maxResults: 2 }), all.slice(0, 2));
+  });
+
+  test('rejects bad options', async () => {
+    const image = images.get(IMAGES[0] as string) as RgbImage;
+    for (const options of [{ minScore: 0 }, { minScore: 1 }, { minScore: Number.NaN }, { maxResults: 0 }, { maxResults: 1.5 }]) {
+      await assert.rejects(ssd.detect(image, options), (err) => isVisageError(err, 'INVALID_ARGUMENT'), JSON.stringify(options));
+    }
+  });
+});
+
+describe('common box utilities', () => {
+  const box = (x: number, y: number, width: number, height: number): Box => ({ x, y, width, height });
+
+  test('iou', () => {
+    assert.equal(iou(box(0, 0, 2, 2), box(0, 0, 2, 2)), 1);
+    assert.equal(iou(box(0, 0, 2, 2), box(1, 0, 2, 2)), 2 / 6);
+    assert.equal(iou(box(0, 0, 1, 1), box(2, 2, 1, 1)), 0);
+    assert.equal(iou(box(0, 0, 0, 1), box(0, 0, 1, 1)), 0);
+  });
+
+  test('nonMaxSuppression: score order, IoU above the threshold suppresses, ties keep index order', () => {
+    const boxes = [box(0, 0, 10, 10), box(1, 0, 10, 10), box(20, 0, 10, 10), box(6, 0, 10, 10), box(40, 0, 10, 10)];
+    const scores = [0.8, 0.9, 0.7, 0.95, 0.3];
+    // IoU(1, 3) = 1/3, IoU(0, 3) = 1/4, IoU(0, 1) = 9/11.
+    assert.deepEqual(nonMaxSuppression(boxes, scores, { iouThreshold: 0.5, scoreThreshold: 0.5, maxResults: 10 }), [3, 1, 2]);
+    assert.deepEqual(nonMaxSuppression(boxes, scores, { iouThreshold: 0.5, scoreThreshold: 0.5, maxResults: 2 }), [3, 1]);
+    // At 0.3, 1 falls to 3, so 0 (which only 1 would suppress) survives: suppression is by kept boxes only.
+    assert.deepEqual(nonMaxSuppression(boxes, scores, { iouThreshold: 0.3, scoreThreshold: 0.2, maxResults: 10 }), [3, 0, 2, 4]);
+    assert.deepEqual(nonMaxSuppression([box(0, 0, 1, 1), box(0, 0, 1, 1)], [0.6, 0.6], { iouThreshold: 0.5, scoreThreshold: 0.5, maxResults: 5 }), [0]);
+  });
+
+  test('squareToSource scales by the square side and removes the offset', () => {
+    assert.deepEqual(squareToSource(box(0.25, 0.5, 0.5, 0.25), { size: 400, offsetX: 0, offsetY: 0 }), box(100, 200, 200, 100));
+    assert.deepEqual(squareToSource(box(0.25, 0.5, 0.5, 0.25), { size: 400, offsetX: 50, offsetY: 0 }), box(50, 200, 200, 100));
+  });
+});
