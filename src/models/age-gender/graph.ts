@@ -4,7 +4,7 @@
  * (2 logits, [male, female], and their softmax).
  */
 import { GraphBuilder, type WeightMap, conv2d, dense, maxPool, relu, softmax, weight } from '../../engine/index.js';
-import { normalisedCropInput, separableConv } from '../common/feature-extractor.js';
+import { normalisedCropInput, poolToFeatures, separableConv } from '../common/feature-extractor.js';
 
 /** Graph outputs: age [batch], gender logits and probabilities [batch, 2] as (male, female). */
 export const AGE_OUTPUT = 'age';
@@ -42,9 +42,7 @@ export function build(weights: WeightMap): Uint8Array {
   for (let i = 0; i < MAIN_BLOCKS; i++) out = mainBlock(g, out, weights, `middle_flow/main_block_${i}`);
   out = reductionBlock(g, out, weights, 'exit_flow/reduction_block', true);
   out = relu(g, separableConv(g, out, weights, 'exit_flow/separable_conv'));
-  // 112 → 7 after four stride-2 steps; the 7x7 valid pool leaves 1x1, so flattening keeps TF's order.
-  const pooled = g.node('AveragePool', [out], { kernel_shape: [7, 7], strides: [2, 2], pads: [0, 0, 0, 0] });
-  const features = g.node('Flatten', [pooled], { axis: 1 });
+  const features = poolToFeatures(g, out, 7); // 112 → 7 after four stride-2 steps
   const age = dense(g, features, weight(weights, 'fc/age/weights'), weight(weights, 'fc/age/bias'));
   const genderLogits = dense(g, features, weight(weights, 'fc/gender/weights'), weight(weights, 'fc/gender/bias'));
   g.output(g.node('Reshape', [age, g.ints('age_shape', [-1])]), AGE_OUTPUT, ['batch']);

@@ -3,7 +3,6 @@
  */
 import type { Engine, Tensor } from '../../engine/index.js';
 import {
-  cropInput,
   faceApiManifest,
   loadCropModel,
   positiveInteger,
@@ -52,7 +51,7 @@ export async function createAgeGenderNet(engine: Engine, options: AgeGenderOptio
   const model = await loadCropModel(engine, `faceapi-age-gender:${manifestPath}`, manifestPath, build);
 
   async function predictBatch(faceCrops: readonly FloatImage[]): Promise<AgeGender[]> {
-    const outputs = await runCrops(model, faceCrops.map(cropInput), maxBatch);
+    const outputs = await runCrops(model, faceCrops, maxBatch);
     return outputs.map((out) => {
       // face-api's gender order is (male, female).
       const gender = (out[GENDER_OUTPUT] as Tensor).data;

@@ -21,7 +21,7 @@ import {
   weight,
 } from '../../engine/index.js';
 import { VisageError } from '../../errors.js';
-import { type FloatImage, type SquarePadding, toSquareInput } from './preprocess.js';
+import { type FloatImage, toSquareInput } from './preprocess.js';
 
 /** Side of the square input every face-api crop classifier takes. */
 export const CROP_INPUT_SIZE = 112;
@@ -93,28 +93,28 @@ export function faceFeatureExtractor(g: GraphBuilder, x: string, weights: Weight
   const blocks = variant === 'full' ? 4 : 3;
   let out = x;
   for (let b = 0; b < blocks; b++) out = denseBlock(g, out, weights, `dense${b}`, blocks, b === 0);
-  const pool = variant === 'full' ? 7 : 14;
-  // A valid pool the size of the map (stride irrelevant) leaves 1x1, so flattening keeps TF's order.
-  const pooled = g.node('AveragePool', [out], { kernel_shape: [pool, pool], strides: [2, 2], pads: [0, 0, 0, 0] });
+  return poolToFeatures(g, out, variant === 'full' ? 7 : 14);
+}
+
+/**
+ * face-api's final tf.avgPool(size, stride 2, 'valid') over a size x size map, flattened to
+ * [N, C]: the pool leaves 1x1, so flattening keeps TF's channel order.
+ */
+export function poolToFeatures(g: GraphBuilder, x: string, size: number): string {
+  const pooled = g.node('AveragePool', [x], { kernel_shape: [size, size], strides: [2, 2], pads: [0, 0, 0, 0] });
   return g.node('Flatten', [pooled], { axis: 1 });
 }
 
-/** One crop's network input and how the crop sits inside it. */
-export interface CropInput {
-  tensor: Tensor;
-  padding: SquarePadding;
-}
-
 /** face-api's toBatchTensor(112, centred) for one crop, as a [1, 112, 112, 3] tensor. */
-export function cropInput(crop: FloatImage): CropInput {
+function cropInput(crop: FloatImage): Tensor {
   if (crop.channels !== 3 || crop.width < 1 || crop.height < 1) {
     throw new VisageError(
       'INVALID_ARGUMENT',
       `Expected a non-empty 3-channel face crop for faceCrop but received ${crop.width}x${crop.height}x${crop.channels}`,
     );
   }
-  const { input, padding } = toSquareInput(crop, CROP_INPUT_SIZE, true);
-  return { tensor: { data: input.data, dims: [1, CROP_INPUT_SIZE, CROP_INPUT_SIZE, 3] }, padding };
+  const { input } = toSquareInput(crop, CROP_INPUT_SIZE, true);
+  return { data: input.data, dims: [1, CROP_INPUT_SIZE, CROP_INPUT_SIZE, 3] };
 }
 
 /** Checks an NHWC batch handed to a forwardRaw and runs it in one call. */
@@ -137,9 +137,9 @@ export function positiveInteger(value: number, name: string): number {
   return value;
 }
 
-/** Runs pre-processed crops through a crop classifier, `maxBatch` at a time. */
-export async function runCrops(model: Model, inputs: readonly CropInput[], maxBatch: number): Promise<Record<string, Tensor>[]> {
-  return runBatched(model, inputs.map((i) => ({ [CROP_INPUT]: i.tensor })), maxBatch);
+/** Pre-processes face crops and runs them through a crop classifier, `maxBatch` at a time. */
+export async function runCrops(model: Model, crops: readonly FloatImage[], maxBatch: number): Promise<Record<string, Tensor>[]> {
+  return runBatched(model, crops.map((c) => ({ [CROP_INPUT]: cropInput(c) })), maxBatch);
 }
 
 /** Loads a crop classifier: reads its face-api weights and compiles its graph once per key. */

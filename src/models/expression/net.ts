@@ -3,7 +3,6 @@
  */
 import type { Engine, Tensor } from '../../engine/index.js';
 import {
-  cropInput,
   faceApiManifest,
   loadCropModel,
   positiveInteger,
@@ -54,7 +53,7 @@ export async function createExpressionNet(engine: Engine, options: ExpressionOpt
   const model = await loadCropModel(engine, `faceapi-expression:${manifestPath}`, manifestPath, build);
 
   async function predictBatch(faceCrops: readonly FloatImage[]): Promise<Expressions[]> {
-    const outputs = await runCrops(model, faceCrops.map(cropInput), maxBatch);
+    const outputs = await runCrops(model, faceCrops, maxBatch);
     return outputs.map((out) => toExpressions((out[PROBABILITIES_OUTPUT] as Tensor).data));
   }
 

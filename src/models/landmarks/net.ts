@@ -6,7 +6,6 @@ import { VisageError } from '../../errors.js';
 import type { Point } from '../../image/types.js';
 import {
   type FeatureExtractorVariant,
-  cropInput,
   faceApiManifest,
   loadCropModel,
   positiveInteger,
@@ -30,7 +29,9 @@ export interface LandmarksNet {
   readonly variant: FeatureExtractorVariant;
   /**
    * 68 points of one face crop, in the pixels of the image the crop came from: `offset` is where
-   * the crop's top-left corner sits in that image (default 0, 0: crop pixels).
+   * the crop's top-left corner sits in that image (default 0, 0: crop pixels). face-api passes
+   * the detection box's own corner here, not the floored corner its crop really starts at; pass
+   * the same to reproduce its points exactly (they differ by under a pixel).
    */
   predict(faceCrop: FloatImage, offset?: Point): Promise<Point[]>;
   /** {@link LandmarksNet.predict} for many crops in batched network calls; `offsets[i]` goes with `faceCrops[i]`. */
@@ -69,8 +70,7 @@ export async function createLandmarksNet(engine: Engine, options: LandmarksOptio
         `Expected ${faceCrops.length} offsets (one per crop) for offsets but received ${offsets.length}`,
       );
     }
-    const inputs = faceCrops.map(cropInput);
-    const outputs = await runCrops(model, inputs, maxBatch);
+    const outputs = await runCrops(model, faceCrops, maxBatch);
     return outputs.map((out, i) => {
       const crop = faceCrops[i] as FloatImage;
       const raw = (out[LANDMARKS_OUTPUT] as Tensor).data;
