@@ -97,7 +97,7 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const mapped = mapError(err);
     if (mapped.status >= 500 && mapped.status !== 503) request.log.error({ err }, 'request failed');
-    else request.log.info({ err }, 'request refused');
+    else request.log.info({ status: mapped.status, reason: err instanceof Error ? err.message : String(err) }, 'request refused');
     const { status, payload } = body(request.routeOptions.config.errorStyle ?? 'default', mapped);
     void reply.code(status).headers(mapped.headers ?? {}).type('application/json; charset=utf-8').send(payload);
   });

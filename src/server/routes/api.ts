@@ -5,11 +5,12 @@
 import type { FastifyInstance } from 'fastify';
 import { VisageError } from '../../errors.js';
 import { decodeImage, loadImageBytes, sniffImageFormat } from '../../image/index.js';
+import { renderAnalysis, renderVerification } from '../../render/index.js';
 import { EMOTIONS, type Emotion, type FaceAnalysis } from '../../types.js';
 import type { ServerContext } from '../context.js';
 import { MESSAGES } from '../errors.js';
 import { requestImageBytes } from '../images.js';
-import { analysisPng, verificationPng, wantsPng } from '../png.js';
+import { wantsPng } from '../png.js';
 import { errorResponses, errorSchema, formatQuerySchema, jsonOrPng } from '../schemas.js';
 
 interface EmotionBody {
@@ -77,21 +78,26 @@ export function apiRoutes(app: FastifyInstance, ctx: ServerContext): void {
       if (!/^(https?:\/\/|data:)/i.test(body.image_url.trim())) throw new VisageError('INVALID_IMAGE', MESSAGES.invalidImageUrl);
       const bytes = await requestImageBytes(body.image_url, ctx.download);
       const detector = body.face_detection ? undefined : ('none' as const);
-      const png = wantsPng(request);
-      const [analysis, representation, image] = await limiter.run(() =>
+      const options = { detector, allowNoFace: true };
+      const analyzeOptions = { ...options, actions: ['emotion' as const] };
+      if (wantsPng(request)) {
+        const png = await limiter.run(async () => {
+          const [analysis, image] = await Promise.all([visage.analyze(bytes, analyzeOptions), decodeImage(bytes, { maxPixels: ctx.maxPixels })]);
+          return renderAnalysis(analysis, image);
+        });
+        return reply.type('image/png').send(png);
+      }
+      const [analysis, representation] = await limiter.run(() =>
         Promise.all([
-          visage.analyze(bytes, { detector, allowNoFace: true, actions: ['emotion'] }),
-          body.face_embedding ? visage.represent(bytes, { detector, allowNoFace: true }) : undefined,
-          png ? decodeImage(bytes, { maxPixels: ctx.maxPixels }) : undefined,
+          visage.analyze(bytes, analyzeOptions),
+          body.face_embedding ? visage.represent(bytes, options) : undefined,
         ]),
       );
-      if (image) return reply.type('image/png').send(await analysisPng(analysis, image));
-
       const face: FaceAnalysis | undefined = mostConfident(analysis.faces);
       if (!face?.emotion) throw new Error('analyze returned no emotion for the face');
       const embedding = representation ? mostConfident(representation.faces)?.embedding : undefined;
       return {
-        emotions: selectEmotions(face.emotion, body.emotion_labels ?? EMOTIONS),
+        emotions: body.emotion_labels ? selectEmotions(face.emotion, body.emotion_labels) : face.emotion,
         face_detected: body.face_detection && !analysis.wholeImage,
         ...(embedding ? { face_embedding: embedding } : {}),
       };
@@ -167,10 +173,12 @@ export function apiRoutes(app: FastifyInstance, ctx: ServerContext): void {
       await Promise.all([store.resolve(image1_path), store.resolve(image2_path)]);
       const [a, b] = await Promise.all([store.read(image1_path, ctx.maxFileBytes), store.read(image2_path, ctx.maxFileBytes)]);
       if (wantsPng(request)) {
-        const [result, imageA, imageB] = await limiter.run(() =>
-          Promise.all([visage.verify(a, b), decodeImage(a, { maxPixels: ctx.maxPixels }), decodeImage(b, { maxPixels: ctx.maxPixels })]),
-        );
-        return reply.type('image/png').send(await verificationPng(result, imageA, imageB));
+        const png = await limiter.run(async () => {
+          const decode = (bytes: Buffer) => decodeImage(bytes, { maxPixels: ctx.maxPixels });
+          const [result, imageA, imageB] = await Promise.all([visage.verify(a, b), decode(a), decode(b)]);
+          return renderVerification(result, imageA, imageB);
+        });
+        return reply.type('image/png').send(png);
       }
       const result = await limiter.run(() => visage.verify(a, b));
       return {

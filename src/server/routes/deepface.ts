@@ -8,11 +8,12 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { VisageError } from '../../errors.js';
 import { decodeImage } from '../../image/index.js';
+import { renderAnalysis, renderVerification } from '../../render/index.js';
 import type { Action, Box, DetectorName, FaceAnalysis, FaceInput, Metric } from '../../types.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
 import { requestImageBytes, type RequestImage } from '../images.js';
-import { analysisPng, verificationPng, wantsPng } from '../png.js';
+import { wantsPng } from '../png.js';
 import { emotionsSchema, errorResponses, formatQuerySchema, jsonOrPng } from '../schemas.js';
 
 /** DeepFace's detector names (and visage's own) → visage detectors. */
@@ -139,7 +140,7 @@ export function deepfaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const detectorOf = (body: CommonBody) => (body.detector_backend === undefined ? undefined : DETECTORS[body.detector_backend]);
   const faceInput = (value: RequestImage | number[]): Promise<FaceInput> =>
     Array.isArray(value) ? Promise.resolve(value) : requestImageBytes(value, ctx.download);
-  const decode = (bytes: FaceInput) => {
+  const decode = async (bytes: FaceInput) => {
     if (!Buffer.isBuffer(bytes)) throw new VisageError('INVALID_ARGUMENT', 'A picture needs images, not embeddings');
     return decodeImage(bytes, { maxPixels: ctx.maxPixels });
   };
@@ -181,8 +182,11 @@ export function deepfaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const [a, b] = await Promise.all([faceInput(body.img1), faceInput(body.img2)]);
       const options = { detector: detectorOf(body), metric: body.distance_metric, threshold: body.threshold, allowNoFace: !body.enforce_detection };
       if (wantsPng(request)) {
-        const [result, imageA, imageB] = await limiter.run(() => Promise.all([visage.verify(a, b, options), decode(a), decode(b)]));
-        return reply.type('image/png').send(await verificationPng(result, imageA, imageB));
+        const png = await limiter.run(async () => {
+          const [result, imageA, imageB] = await Promise.all([visage.verify(a, b, options), decode(a), decode(b)]);
+          return renderVerification(result, imageA, imageB);
+        });
+        return reply.type('image/png').send(png);
       }
       const result = await limiter.run(() => visage.verify(a, b, options));
       return {
@@ -273,8 +277,11 @@ export function deepfaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const bytes = await requestImageBytes(body.img, ctx.download);
       const options = { detector: detectorOf(body), allowNoFace: !body.enforce_detection, actions };
       if (wantsPng(request)) {
-        const [result, image] = await limiter.run(() => Promise.all([visage.analyze(bytes, options), decode(bytes)]));
-        return reply.type('image/png').send(await analysisPng(result, image));
+        const png = await limiter.run(async () => {
+          const [result, image] = await Promise.all([visage.analyze(bytes, options), decode(bytes)]);
+          return renderAnalysis(result, image);
+        });
+        return reply.type('image/png').send(png);
       }
       const result = await limiter.run(() => visage.analyze(bytes, options));
       return { results: largest(result.faces, body.max_faces).map(deepfaceAnalysis) };
