@@ -31,7 +31,7 @@ export const emotionsSchema = {
 /** `?format=png` (or `Accept: image/png`) asks for the picture instead of JSON. */
 export const formatQuerySchema = {
   type: 'object',
-  properties: { format: { type: 'string', enum: ['json', 'png'], default: 'json', description: 'png: the result as a picture' } },
+  properties: { format: { type: 'string', enum: ['json', 'png'], description: 'png: the result as a picture (default json, or as Accept asks)' } },
 } as const;
 
 /** A 200 that is JSON by default and a PNG on request. */
