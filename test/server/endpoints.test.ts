@@ -150,8 +150,8 @@ describe('server: endpoints on the shipped photos', () => {
 
   it('POST /verify (multipart uploads): two people of one group photo are different persons', async () => {
     const form = new FormData();
-    form.append('img1', new Blob([faceA]), 'a.jpg');
-    form.append('img2', new Blob([faceB]), 'b.jpg');
+    form.append('img1', new Blob([new Uint8Array(faceA)]), 'a.jpg');
+    form.append('img2', new Blob([new Uint8Array(faceB)]), 'b.jpg');
     form.append('detector_backend', 'ssd');
     const body = await json<DeepfaceVerify>(await service.request('/verify', { body: form }));
     assert.equal(body.verified, false);
@@ -167,7 +167,7 @@ describe('server: endpoints on the shipped photos', () => {
 
   it('POST /represent (multipart, detector_backend opencv = Haar), and its embedding verifies as an input of /verify', async () => {
     const form = new FormData();
-    form.append('img', new Blob([faceA]), 'a.jpg');
+    form.append('img', new Blob([new Uint8Array(faceA)]), 'a.jpg');
     form.append('detector_backend', 'opencv');
     const { results } = await json<{ results: { embedding: number[]; facial_area: { w: number }; face_confidence: number }[] }>(
       await service.request('/represent', { body: form }),
@@ -203,7 +203,7 @@ describe('server: endpoints on the shipped photos', () => {
 
   it('POST /analyze (multipart, DeepFace text actions, max_faces) and ?format=png', async () => {
     const form = new FormData();
-    form.append('img', new Blob([sample(1)]), 'group.jpg');
+    form.append('img', new Blob([new Uint8Array(sample(1))]), 'group.jpg');
     form.append('actions', '[emotion]');
     form.append('max_faces', '1');
     const { results } = await json<{ results: Record<string, unknown>[] }>(await service.request('/analyze', { body: form }));
