@@ -4,6 +4,8 @@
  */
 import type { Box, Point } from './image/types.js';
 import type { ImageInput, LoadOptions } from './image/index.js';
+import type { HaarOptions } from './models/haar/index.js';
+import type { MtcnnOptions } from './models/mtcnn/index.js';
 
 export type { Box, Point } from './image/types.js';
 export type { ImageInput } from './image/index.js';
@@ -18,6 +20,11 @@ export const EMOTIONS: readonly Emotion[] = ['angry', 'disgust', 'fear', 'happy'
 export interface VisageOptions {
   /** Threads ONNX Runtime uses per operator (default: the machine's cores). */
   threads?: number;
+  /**
+   * How the descriptor's face crop is taken: 'box' as face-api takes it (default), or 'rotate',
+   * the same square turned so the eyes are level.
+   */
+  align?: 'box' | 'rotate';
   /** Limits for every image this instance loads (pixel limit, download size/time, private addresses). */
   image?: LoadOptions;
 }
@@ -29,6 +36,12 @@ export interface DetectOptions {
   minScore?: number;
   /** Where no face is found: treat the whole image as the face instead of failing with NO_FACE. */
   allowNoFace?: boolean;
+  /** Tiny detector input side, a multiple of 32 (default 416). */
+  tinyInputSize?: number;
+  /** MTCNN pyramid and stage thresholds (defaults: min face 20, factor 0.709, 0.6/0.7/0.7). */
+  mtcnn?: MtcnnOptions;
+  /** Haar cascade detectMultiScale parameters (defaults: 1.1, 5, 30x30). */
+  haar?: HaarOptions;
 }
 
 export interface DetectedFace {
@@ -42,6 +55,8 @@ export interface DetectResult {
   width: number;
   height: number;
   detector: DetectorName;
+  /** True where no face was found and the whole image was used (allowNoFace). */
+  wholeImage: boolean;
   faces: DetectedFace[];
 }
 

@@ -1,0 +1,15 @@
+/**
+ * visage: face detection, recognition and analysis for Node.js on ONNX Runtime.
+ *
+ * @example
+ * import { createVisage } from 'visage';
+ * const visage = await createVisage();
+ * const { verified, distance } = await visage.verify('a.jpg', 'b.jpg');
+ * await visage.close();
+ */
+export { createVisage } from './pipeline/visage.js';
+export * from './types.js';
+export { VisageError, ERROR_CODES, isVisageError, type ErrorCode } from './errors.js';
+export { loadImage, loadImageBytes, decodeImage, type LoadOptions, type RgbImage } from './image/index.js';
+export { distance, CALIBRATION, confidence } from './match/index.js';
+export { renderDetections, renderVerification, renderAnalysis } from './render/index.js';

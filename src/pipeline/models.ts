@@ -1,0 +1,55 @@
+/**
+ * The networks one visage instance uses, each created on first use and shared afterwards.
+ * A failed load is not cached, so a later call may try again.
+ */
+import { Engine } from '../engine/index.js';
+import { createAgeGenderNet, type AgeGenderNet } from '../models/age-gender/index.js';
+import { createDescriptorNet, type DescriptorNet } from '../models/descriptor/index.js';
+import { createExpressionNet, type ExpressionNet } from '../models/expression/index.js';
+import { createHaarDetector, type HaarDetector } from '../models/haar/index.js';
+import { createLandmarksNet, type LandmarksNet } from '../models/landmarks/index.js';
+import { createMtcnnDetector, type MtcnnDetector } from '../models/mtcnn/index.js';
+import { createSsdDetector, type SsdDetector } from '../models/ssd/index.js';
+import { createTinyDetector, type TinyDetector } from '../models/tiny/index.js';
+
+function lazy<T>(create: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= create().catch((err: unknown) => {
+      pending = undefined;
+      throw err;
+    });
+    return pending;
+  };
+}
+
+export class ModelRegistry {
+  readonly engine: Engine;
+  readonly ssd: () => Promise<SsdDetector>;
+  readonly tiny: () => Promise<TinyDetector>;
+  readonly mtcnn: () => Promise<MtcnnDetector>;
+  readonly haar: () => Promise<HaarDetector>;
+  readonly landmarks: () => Promise<LandmarksNet>;
+  readonly descriptor: () => Promise<DescriptorNet>;
+  readonly expression: () => Promise<ExpressionNet>;
+  readonly ageGender: () => Promise<AgeGenderNet>;
+  private haarInstance: HaarDetector | undefined;
+
+  constructor(threads?: number) {
+    const engine = new Engine(threads === undefined ? {} : { threads });
+    this.engine = engine;
+    this.ssd = lazy(() => createSsdDetector(engine));
+    this.tiny = lazy(() => createTinyDetector(engine));
+    this.mtcnn = lazy(() => createMtcnnDetector(engine));
+    this.haar = lazy(async () => (this.haarInstance = await createHaarDetector()));
+    this.landmarks = lazy(() => createLandmarksNet(engine));
+    this.descriptor = lazy(() => createDescriptorNet(engine));
+    this.expression = lazy(() => createExpressionNet(engine));
+    this.ageGender = lazy(() => createAgeGenderNet(engine));
+  }
+
+  async close(): Promise<void> {
+    this.haarInstance?.dispose();
+    await this.engine.dispose();
+  }
+}

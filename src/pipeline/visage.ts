@@ -1,0 +1,264 @@
+/**
+ * The face pipeline: detect → landmarks → aligned crops → descriptor / expression / age-gender.
+ * Every door (library, CLI, HTTP) goes through this one implementation of `Visage`.
+ */
+import { VisageError } from '../errors.js';
+import { loadImage, type ImageInput } from '../image/index.js';
+import type { Box, Point, RgbImage } from '../image/types.js';
+import { CALIBRATION, METRICS, confidence, distance } from '../match/index.js';
+import type { FloatImage } from '../models/common/preprocess.js';
+import { ModelRegistry } from './models.js';
+import { asFloat, attributeBox, cropBox, descriptorCrop, type AlignMode } from './align.js';
+import {
+  EMOTIONS,
+  type Action,
+  type AnalyzeOptions,
+  type AnalyzeResult,
+  type DetectOptions,
+  type DetectResult,
+  type DetectedFace,
+  type DetectorName,
+  type FaceAnalysis,
+  type FaceInput,
+  type Metric,
+  type RecognizerName,
+  type RepresentResult,
+  type VerifyOptions,
+  type VerifyResult,
+  type Visage,
+  type VisageOptions,
+} from '../types.js';
+
+const DETECTORS: readonly DetectorName[] = ['ssd', 'tiny', 'mtcnn', 'haar', 'none'];
+const ACTIONS: readonly Action[] = ['emotion', 'age', 'gender'];
+const RECOGNIZER: RecognizerName = 'faceapi-resnet128';
+
+function invalid(expected: string, name: string, value: unknown): VisageError {
+  return new VisageError('INVALID_ARGUMENT', `Expected ${expected} for ${name} but received ${JSON.stringify(value)}`);
+}
+
+function oneOf<T extends string>(value: T | undefined, allowed: readonly T[], fallback: T, name: string): T {
+  const v = value ?? fallback;
+  if (!allowed.includes(v)) throw invalid(`one of ${allowed.join(', ')}`, name, value);
+  return v;
+}
+
+/** A decoded image with its float copy, made once and shared by every crop. */
+interface Decoded {
+  image: RgbImage;
+  float: FloatImage;
+}
+
+/** A face found in an image, with what the crop networks need. */
+interface FoundFace extends DetectedFace {
+  /** True for the whole-image stand-in (detector 'none' or allowNoFace). */
+  whole: boolean;
+}
+
+export class VisagePipeline implements Visage {
+  private readonly models: ModelRegistry;
+  private readonly align: AlignMode;
+
+  constructor(private readonly options: VisageOptions = {}) {
+    this.models = new ModelRegistry(options.threads);
+    this.align = oneOf(options.align, ['box', 'rotate'] as const, 'box', 'align');
+  }
+
+  private async decode(input: ImageInput): Promise<Decoded> {
+    const image = await loadImage(input, this.options.image);
+    return { image, float: asFloat(image) };
+  }
+
+  /** Boxes (and MTCNN's 5 points) from the chosen detector. */
+  private async findBoxes(image: RgbImage, detector: DetectorName, options: DetectOptions): Promise<{ box: Box; score: number; landmarks?: Point[] }[]> {
+    const minScore = options.minScore;
+    switch (detector) {
+      case 'ssd':
+        return (await this.models.ssd()).detect(image, minScore === undefined ? {} : { minScore });
+      case 'tiny':
+        return (await this.models.tiny()).detect(image, {
+          ...(minScore === undefined ? {} : { minScore }),
+          ...(options.tinyInputSize === undefined ? {} : { inputSize: options.tinyInputSize }),
+        });
+      case 'mtcnn': {
+        const faces = await (await this.models.mtcnn()).detect(image, options.mtcnn);
+        return faces.filter((f) => minScore === undefined || f.score >= minScore).map((f) => ({ box: f.box, score: f.score, landmarks: [...f.landmarks] }));
+      }
+      case 'haar':
+        return (await this.models.haar()).detect(image, options.haar);
+      case 'none':
+        return [];
+    }
+  }
+
+  /** Faces with landmarks: 68 points from the landmark net, or MTCNN's own 5. */
+  private async findFaces(decoded: Decoded, options: DetectOptions, needFace: boolean): Promise<{ detector: DetectorName; faces: FoundFace[]; wholeImage: boolean }> {
+    const detector = oneOf(options.detector, DETECTORS, 'ssd', 'detector');
+    const { image, float } = decoded;
+    const found = await this.findBoxes(image, detector, options);
+    let wholeImage = false;
+    if (found.length === 0 && (detector === 'none' || options.allowNoFace)) {
+      found.push({ box: { x: 0, y: 0, width: image.width, height: image.height }, score: detector === 'none' ? 1 : 0 });
+      wholeImage = true;
+    }
+    if (found.length === 0 && needFace) {
+      throw new VisageError('NO_FACE', `No face found by the ${detector} detector (pass allowNoFace to use the whole image)`);
+    }
+    // Landmarks for every face that lacks them, in one batched call.
+    const needLandmarks = found.map((f, i) => ({ f, i, crop: f.landmarks ? null : cropBox(float, f.box) })).filter((x) => x.crop);
+    const points = needLandmarks.length
+      ? await (await this.models.landmarks()).predictBatch(
+          needLandmarks.map((x) => x.crop as FloatImage),
+          // face-api shifts the crop's landmarks by the unrounded detection corner.
+          needLandmarks.map((x) => ({ x: x.f.box.x, y: x.f.box.y })),
+        )
+      : [];
+    const landmarksOf = new Map(needLandmarks.map((x, k) => [x.i, points[k] as Point[]]));
+    const faces = found.map((f, i) => ({ box: f.box, score: f.score, landmarks: f.landmarks ?? landmarksOf.get(i) ?? [], whole: wholeImage }));
+    return { detector, faces, wholeImage };
+  }
+
+  /**
+   * Finds the faces in an image.
+   *
+   * @example
+   * const { faces } = await visage.detect('photo.jpg', { detector: 'mtcnn' });
+   */
+  async detect(input: ImageInput, options: DetectOptions = {}): Promise<DetectResult> {
+    const decoded = await this.decode(input);
+    const { detector, faces, wholeImage } = await this.findFaces(decoded, options, false);
+    return {
+      width: decoded.image.width,
+      height: decoded.image.height,
+      detector,
+      wholeImage,
+      faces: faces.map(({ box, score, landmarks }) => ({ box, score, landmarks })),
+    };
+  }
+
+  private async embed(decoded: Decoded, options: DetectOptions): Promise<RepresentResult> {
+    const { detector, faces, wholeImage } = await this.findFaces(decoded, options, true);
+    const crops = faces.map((f) => (f.whole || f.landmarks.length === 0 ? cropBox(decoded.float, f.box) : descriptorCrop(decoded.float, f.landmarks, this.align)));
+    const usable = faces.map((f, i) => ({ f, crop: crops[i] })).filter((x): x is { f: FoundFace; crop: FloatImage } => x.crop !== null);
+    if (usable.length === 0) throw new VisageError('NO_FACE', 'No face crop could be taken from the image');
+    const embeddings = await (await this.models.descriptor()).describeBatch(usable.map((x) => x.crop));
+    return {
+      model: RECOGNIZER,
+      detector,
+      wholeImage,
+      faces: usable.map((x, i) => ({ box: x.f.box, score: x.f.score, embedding: Array.from(embeddings[i] as Float32Array) })),
+    };
+  }
+
+  /**
+   * An embedding per face in the image.
+   *
+   * @example
+   * const { faces: [face] } = await visage.represent(buffer);
+   */
+  async represent(input: ImageInput, options: DetectOptions = {}): Promise<RepresentResult> {
+    return this.embed(await this.decode(input), options);
+  }
+
+  private async embeddingsOf(input: FaceInput, options: DetectOptions): Promise<{ box: Box | null; embedding: number[] }[]> {
+    if (Array.isArray(input)) {
+      if (!input.every((v) => typeof v === 'number' && Number.isFinite(v))) throw invalid('an array of finite numbers', 'embedding', '[…]');
+      return [{ box: null, embedding: input }];
+    }
+    return (await this.represent(input, options)).faces;
+  }
+
+  /**
+   * Same person or not. Where an image holds several faces, the closest pair decides.
+   *
+   * @example
+   * const { verified, distance } = await visage.verify('a.jpg', 'b.jpg', { metric: 'cosine' });
+   */
+  async verify(a: FaceInput, b: FaceInput, options: VerifyOptions = {}): Promise<VerifyResult> {
+    const started = performance.now();
+    const metric: Metric = oneOf(options.metric, METRICS, 'euclidean', 'metric');
+    const detector = oneOf(options.detector, DETECTORS, 'ssd', 'detector');
+    const calibration = CALIBRATION[RECOGNIZER][metric];
+    const threshold = options.threshold ?? calibration.threshold;
+    if (typeof threshold !== 'number' || !Number.isFinite(threshold) || threshold < 0) throw invalid('a number >= 0', 'threshold', options.threshold);
+    const [facesA, facesB] = await Promise.all([this.embeddingsOf(a, options), this.embeddingsOf(b, options)]);
+    let best = { distance: Number.POSITIVE_INFINITY, a: null as Box | null, b: null as Box | null };
+    for (const fa of facesA) {
+      for (const fb of facesB) {
+        const d = distance(fa.embedding, fb.embedding, metric);
+        if (d < best.distance) best = { distance: d, a: fa.box, b: fb.box };
+      }
+    }
+    return {
+      verified: best.distance <= threshold,
+      distance: best.distance,
+      threshold,
+      metric,
+      confidence: confidence(best.distance, { threshold, scale: calibration.scale }),
+      model: RECOGNIZER,
+      detector,
+      faces: { a: best.a, b: best.b },
+      timeMs: performance.now() - started,
+    };
+  }
+
+  /**
+   * Emotion, age and gender of every face.
+   *
+   * @example
+   * const { faces } = await visage.analyze('photo.jpg', { actions: ['emotion'] });
+   * console.log(faces[0]?.dominantEmotion);
+   */
+  async analyze(input: ImageInput, options: AnalyzeOptions = {}): Promise<AnalyzeResult> {
+    const actions = options.actions ?? ACTIONS;
+    if (!Array.isArray(actions) || actions.length === 0 || !actions.every((a) => ACTIONS.includes(a))) {
+      throw invalid(`a non-empty list of ${ACTIONS.join(', ')}`, 'actions', actions);
+    }
+    const decoded = await this.decode(input);
+    const { detector, faces, wholeImage } = await this.findFaces(decoded, options, true);
+    // face-api classifies the landmarks' padded bounding box (its alignedRect); MTCNN's 5 points
+    // do not outline the face, so its detection box is used as it is.
+    const crops = faces.map((f) => cropBox(decoded.float, f.whole || f.landmarks.length !== 68 ? f.box : attributeBox(f.landmarks)));
+    const usable = faces.map((f, i) => ({ f, crop: crops[i] })).filter((x): x is { f: FoundFace; crop: FloatImage } => x.crop !== null);
+    const images = usable.map((x) => x.crop);
+    const wantEmotion = actions.includes('emotion');
+    const wantAgeGender = actions.includes('age') || actions.includes('gender');
+    const [expressions, ageGender] = await Promise.all([
+      wantEmotion ? (await this.models.expression()).predictBatch(images) : null,
+      wantAgeGender ? (await this.models.ageGender()).predictBatch(images) : null,
+    ]);
+    const results = usable.map((x, i): FaceAnalysis => {
+      const face: FaceAnalysis = { box: x.f.box, score: x.f.score };
+      const e = expressions?.[i];
+      if (e) {
+        face.emotion = Object.fromEntries(EMOTIONS.map((k) => [k, e[k]])) as Record<(typeof EMOTIONS)[number], number>;
+        face.dominantEmotion = EMOTIONS.reduce((best, k) => (e[k] > e[best] ? k : best));
+      }
+      const ag = ageGender?.[i];
+      if (ag && actions.includes('age')) face.age = ag.age;
+      if (ag && actions.includes('gender')) {
+        face.gender = ag.gender;
+        face.dominantGender = ag.gender.woman >= ag.gender.man ? 'woman' : 'man';
+      }
+      return face;
+    });
+    return { detector, wholeImage, faces: results };
+  }
+
+  async close(): Promise<void> {
+    await this.models.close();
+  }
+}
+
+/**
+ * Creates a visage instance. Models load lazily, once, on first use; `close()` frees them.
+ *
+ * @example
+ * import { createVisage } from 'visage';
+ * const visage = await createVisage({ threads: 2 });
+ * const result = await visage.verify('a.jpg', 'b.jpg');
+ * await visage.close();
+ */
+export async function createVisage(options: VisageOptions = {}): Promise<Visage> {
+  return new VisagePipeline(options);
+}
