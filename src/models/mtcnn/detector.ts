@@ -3,7 +3,6 @@ import path from 'node:path';
 import { readFaceApiWeights, type Engine, type Model, type Tensor } from '../../engine/index.js';
 import { VisageError } from '../../errors.js';
 import type { Box, Point, RgbImage } from '../../image/types.js';
-import { toFloatImage } from '../common/preprocess.js';
 import { calibrate, fromEdges, nms, type Regression } from './boxes.js';
 import { buildONet, buildPNet, buildRNet } from './graph.js';
 import { resolveMtcnnOptions, type ResolvedMtcnnOptions } from './options.js';
@@ -40,10 +39,9 @@ function regressionAt(data: Float32Array, i: number): Regression {
 
 /** Stage 1: P-Net over every pyramid scale, candidates from its heat map, NMS per scale and across. */
 async function stage1(pnet: Model, image: RgbImage, opts: ResolvedMtcnnOptions): Promise<Box[]> {
-  const float = toFloatImage(image);
   const all: Cell[] = [];
   for (const scale of pyramidScales(image.width, image.height, opts)) {
-    const out = await pnet.run({ input: pnetInput(float, scale) });
+    const out = await pnet.run({ input: pnetInput(image, scale) });
     const prob = output(out, 'pnet', 'prob');
     const regions = output(out, 'pnet', 'regions').data;
     // The map is transposed like its input: the first axis runs along the image's x.

@@ -4,7 +4,7 @@
  * swapped); crops for R-Net and O-Net taken with the reference's border handling.
  */
 import type { Box, RgbImage } from '../../image/types.js';
-import { resizeBilinear, type FloatImage } from '../common/preprocess.js';
+import type { FloatImage } from '../common/preprocess.js';
 
 /** P-Net's receptive field (a 12 x 12 cell) and its stride over the scaled image. */
 export const CELL_SIZE = 12;
@@ -63,13 +63,46 @@ export function packTransposedBgr(img: FloatImage, out: Float32Array, offset = 0
   }
 }
 
-/** P-Net input for one scale: [1, scaledWidth, scaledHeight, 3]. */
-export function pnetInput(image: FloatImage, scale: number): { data: Float32Array; dims: number[] } {
-  const size = sizeForScale(scale, image.width, image.height);
-  const resized = resizeBilinear(image, size.width, size.height);
-  const data = new Float32Array(size.width * size.height * 3);
-  packTransposedBgr(resized, data);
-  return { data, dims: [1, size.width, size.height, 3] };
+/**
+ * P-Net input for one scale, [1, scaledWidth, scaledHeight, 3]: TF's resizeBilinear (as the
+ * shared resizeBilinear, same arithmetic) fused with the BGR swap, normalisation and transpose,
+ * reading the 8-bit image directly — the pyramid's largest levels are millions of values.
+ */
+export function pnetInput(image: RgbImage, scale: number): { data: Float32Array; dims: number[] } {
+  const { width: inW, height: inH, data: src } = image;
+  const { width: outW, height: outH } = sizeForScale(scale, inW, inH);
+  const data = new Float32Array(outW * outH * 3);
+  const scaleX = inW / outW;
+  const scaleY = inH / outH;
+  const x0s = new Int32Array(outW);
+  const x1s = new Int32Array(outW);
+  const fxs = new Float64Array(outW);
+  for (let x = 0; x < outW; x++) {
+    const sx = x * scaleX;
+    x0s[x] = Math.floor(sx);
+    x1s[x] = Math.min(inW - 1, Math.ceil(sx));
+    fxs[x] = sx - (x0s[x] as number);
+  }
+  for (let y = 0; y < outH; y++) {
+    const sy = y * scaleY;
+    const y0 = Math.floor(sy);
+    const y1 = Math.min(inH - 1, Math.ceil(sy));
+    const fy = sy - y0;
+    for (let x = 0; x < outW; x++) {
+      const fx = fxs[x] as number;
+      const tl = (y0 * inW + (x0s[x] as number)) * 3;
+      const tr = (y0 * inW + (x1s[x] as number)) * 3;
+      const bl = (y1 * inW + (x0s[x] as number)) * 3;
+      const br = (y1 * inW + (x1s[x] as number)) * 3;
+      const d = (x * outH + y) * 3;
+      for (let c = 0; c < 3; c++) {
+        const top = (src[tl + c] as number) + ((src[tr + c] as number) - (src[tl + c] as number)) * fx;
+        const bottom = (src[bl + c] as number) + ((src[br + c] as number) - (src[bl + c] as number)) * fx;
+        data[d + 2 - c] = normalise(top + (bottom - top) * fy);
+      }
+    }
+  }
+  return { data, dims: [1, outW, outH, 3] };
 }
 
 /**
