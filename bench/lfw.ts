@@ -1,0 +1,246 @@
+/**
+ * Accuracy on LFW pairs (the standard View 2 protocol over the folds of pairs.txt), per detector
+ * and metric: mean ± std of the held-out fold accuracies, ROC AUC, TAR at FAR 1e-2 and 1e-3,
+ * faces not detected, and embedding throughput. With --calibrate, also the library's threshold
+ * (best accuracy over all folds) and confidence scale (logistic fit), as a block to paste into
+ * src/match/thresholds.ts.
+ *
+ *   node --import tsx bench/lfw.ts [folder] [--detector ssd|tiny|mtcnn|haar|none|all]
+ *     [--align box|rotate] [--limit N] [--calibrate] [--json out.json] [--threads N]
+ *
+ * `folder` defaults to ../shared/datasets/lfw-dev from the project root. Each distinct image is
+ * embedded once per detector. Where a detector finds several faces, the one nearest the image
+ * centre (in units of its own size) is LFW's subject; where it finds none, the whole image stands
+ * in (allowNoFace) so the pair still counts, and the image is reported as not detected.
+ * `--limit N` keeps the first N same-person and N different-person pairs of each fold.
+ * Progress goes to stderr, the table to stdout.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createVisage, distance, isVisageError, type DetectorName, type Metric, type RepresentResult, type Visage } from '../src/index.js';
+import {
+  accuracyAt,
+  bestThreshold,
+  crossValidate,
+  fitLogisticScale,
+  imageFile,
+  meanStd,
+  parsePairs,
+  rocAuc,
+  tarAtFar,
+  type LfwPair,
+  type Scored,
+} from './lib/lfw-protocol.js';
+
+const DETECTORS: readonly DetectorName[] = ['ssd', 'tiny', 'mtcnn', 'haar', 'none'];
+const METRICS: readonly Metric[] = ['euclidean', 'euclidean_l2', 'cosine'];
+const FARS = [1e-2, 1e-3] as const;
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DEFAULT_FOLDER = path.resolve(PROJECT_ROOT, '../shared/datasets/lfw-dev');
+
+const { values: args, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    detector: { type: 'string', default: 'ssd' },
+    align: { type: 'string', default: 'box' },
+    limit: { type: 'string' },
+    calibrate: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    threads: { type: 'string' },
+  },
+});
+
+function fail(message: string): never {
+  process.stderr.write(`bench/lfw: ${message}\n`);
+  process.exit(2);
+}
+
+function positiveInteger(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) fail(`Expected a positive integer for ${name} but received ${JSON.stringify(value)}`);
+  return n;
+}
+
+const folder = path.resolve(positionals[0] ?? DEFAULT_FOLDER);
+const detectors: readonly DetectorName[] =
+  args.detector === 'all' ? DETECTORS : DETECTORS.includes(args.detector as DetectorName) ? [args.detector as DetectorName] : fail(`Expected one of ${DETECTORS.join(', ')}, all for --detector but received ${JSON.stringify(args.detector)}`);
+const align = args.align === 'box' || args.align === 'rotate' ? args.align : fail(`Expected box or rotate for --align but received ${JSON.stringify(args.align)}`);
+const limit = positiveInteger(args.limit, '--limit');
+const threads = positiveInteger(args.threads, '--threads');
+
+/** One image's embedding and how it was found. */
+interface Embedded {
+  embedding: number[];
+  /** The detector found no face; the whole image was used. */
+  notDetected: boolean;
+  /** Faces the detector found (the subject was picked among them). */
+  faces: number;
+}
+
+/** LFW's subject: the face nearest the image centre, measured in units of the face's size. */
+function subjectIndex(result: RepresentResult, width: number, height: number): number {
+  let best = 0;
+  let bestOffset = Number.POSITIVE_INFINITY;
+  result.faces.forEach(({ box }, i) => {
+    const offset = Math.hypot(box.x + box.width / 2 - width / 2, box.y + box.height / 2 - height / 2) / Math.max(1, box.width, box.height);
+    if (offset < bestOffset) {
+      bestOffset = offset;
+      best = i;
+    }
+  });
+  return best;
+}
+
+async function embedImage(visage: Visage, file: string, detector: DetectorName, size: { width: number; height: number }): Promise<Embedded> {
+  let result: RepresentResult;
+  try {
+    result = await visage.represent(file, { detector, allowNoFace: true });
+  } catch (error) {
+    // A detection whose crop falls outside the image: fall back to the whole image as well.
+    if (!isVisageError(error) || error.code !== 'NO_FACE') throw error;
+    result = await visage.represent(file, { detector: 'none' });
+    return { embedding: (result.faces[0] as RepresentResult['faces'][number]).embedding, notDetected: true, faces: 0 };
+  }
+  const face = result.faces[subjectIndex(result, size.width, size.height)] as RepresentResult['faces'][number];
+  const notDetected = result.wholeImage && detector !== 'none';
+  return { embedding: face.embedding, notDetected, faces: result.wholeImage ? 0 : result.faces.length };
+}
+
+interface MetricReport {
+  folds: { threshold: number; accuracy: number }[];
+  mean: number;
+  std: number;
+  auc: number;
+  tar: Record<string, { tar: number; threshold: number; falseAccepts: number }>;
+  calibration?: { threshold: number; allPairsAccuracy: number; foldMeanAccuracy: number; scale: number };
+  /** Pairs the held-out fold thresholds got wrong, for looking into the errors. */
+  errors: { fold: number; a: string; b: string; same: boolean; distance: number; threshold: number }[];
+}
+
+interface DetectorReport {
+  detector: DetectorName;
+  align: 'box' | 'rotate';
+  images: number;
+  pairs: number;
+  notDetected: number;
+  notDetectedImages: string[];
+  multiFaceImages: number;
+  seconds: number;
+  imagesPerSecond: number;
+  metrics: Record<string, MetricReport>;
+}
+
+function evaluate(folds: readonly LfwPair[][], embedded: ReadonlyMap<string, Embedded>, metric: Metric, calibrate: boolean): MetricReport {
+  const embeddingOf = (file: string) => (embedded.get(file) as Embedded).embedding;
+  const scored: Scored[][] = folds.map((fold) => fold.map((p) => ({ distance: distance(embeddingOf(imageFile(p.a)), embeddingOf(imageFile(p.b)), metric), same: p.same })));
+  const foldResults = crossValidate(scored);
+  const { mean, std } = meanStd(foldResults.map((f) => f.accuracy));
+  const all = scored.flat();
+  const errors = folds.flatMap((fold, f) =>
+    fold.flatMap((p, k) => {
+      const s = scored[f]?.[k] as Scored;
+      const threshold = (foldResults[f] as { threshold: number }).threshold;
+      return s.distance <= threshold === s.same ? [] : [{ fold: f + 1, a: imageFile(p.a), b: imageFile(p.b), same: p.same, distance: s.distance, threshold }];
+    }),
+  );
+  const report: MetricReport = {
+    folds: foldResults,
+    mean,
+    std,
+    auc: rocAuc(all),
+    tar: Object.fromEntries(FARS.map((far) => [String(far), tarAtFar(all, far)])),
+    errors,
+  };
+  if (calibrate) {
+    const { threshold, accuracy } = bestThreshold(all);
+    report.calibration = {
+      threshold,
+      allPairsAccuracy: accuracy,
+      foldMeanAccuracy: meanStd(scored.map((fold) => accuracyAt(fold, threshold))).mean,
+      scale: fitLogisticScale(all, threshold),
+    };
+  }
+  return report;
+}
+
+async function runDetector(visage: Visage, detector: DetectorName, folds: readonly LfwPair[][], files: readonly string[]): Promise<DetectorReport> {
+  const embedded = new Map<string, Embedded>();
+  const started = performance.now();
+  const LFW_SIZE = { width: 250, height: 250 };
+  for (const [i, file] of files.entries()) {
+    embedded.set(file, await embedImage(visage, path.join(folder, 'images', file), detector, LFW_SIZE));
+    if ((i + 1) % 200 === 0 || i + 1 === files.length) {
+      const seconds = (performance.now() - started) / 1000;
+      const missed = [...embedded.values()].filter((e) => e.notDetected).length;
+      process.stderr.write(`${detector}/${align}: ${i + 1}/${files.length} images, ${((i + 1) / seconds).toFixed(1)} img/s, not detected ${missed}\n`);
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const notDetectedImages = files.filter((f) => embedded.get(f)?.notDetected);
+  return {
+    detector,
+    align,
+    images: files.length,
+    pairs: folds.reduce((s, f) => s + f.length, 0),
+    notDetected: notDetectedImages.length,
+    notDetectedImages,
+    multiFaceImages: files.filter((f) => (embedded.get(f)?.faces ?? 0) > 1).length,
+    seconds,
+    imagesPerSecond: files.length / seconds,
+    metrics: Object.fromEntries(METRICS.map((m) => [m, evaluate(folds, embedded, m, args.calibrate)])),
+  };
+}
+
+const pct = (x: number, digits = 2) => (100 * x).toFixed(digits);
+
+function printTable(reports: readonly DetectorReport[]): void {
+  console.log('| detector | align | metric | accuracy % (mean ± std) | AUC | TAR@FAR=1e-2 % | TAR@FAR=1e-3 % | not detected | images/s |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const r of reports) {
+    for (const m of METRICS) {
+      const x = r.metrics[m] as MetricReport;
+      const notDetected = r.detector === 'none' ? 'n/a' : `${r.notDetected}/${r.images}`;
+      console.log(`| ${r.detector} | ${r.align} | ${m} | ${pct(x.mean)} ± ${pct(x.std)} | ${x.auc.toFixed(4)} | ${pct(x.tar['0.01']?.tar ?? Number.NaN)} | ${pct(x.tar['0.001']?.tar ?? Number.NaN)} | ${notDetected} | ${r.imagesPerSecond.toFixed(1)} |`);
+    }
+  }
+}
+
+/** The block for src/match/thresholds.ts, with the command and date that produced it. */
+function calibrationBlock(r: DetectorReport, command: string): string {
+  const round = (x: number) => Number(x.toPrecision(4));
+  const lines = [`// ${r.detector}/${r.align}: ${command} (${new Date().toISOString().slice(0, 10)})`, `  'faceapi-resnet128': {`];
+  for (const m of METRICS) {
+    const c = (r.metrics[m] as MetricReport).calibration;
+    if (!c) continue;
+    lines.push(`    ${m}: { threshold: ${round(c.threshold)}, scale: ${round(c.scale)} }, // accuracy ${pct(c.allPairsAccuracy)}% all pairs, fold mean ${pct(c.foldMeanAccuracy)}%`);
+  }
+  lines.push('  },');
+  return lines.join('\n');
+}
+
+const allFolds = parsePairs(await readFile(path.join(folder, 'pairs.txt'), 'utf8'));
+const folds = limit === undefined ? allFolds : allFolds.map((fold) => [...fold.filter((p) => p.same).slice(0, limit), ...fold.filter((p) => !p.same).slice(0, limit)]);
+const files = [...new Set(folds.flat().flatMap((p) => [imageFile(p.a), imageFile(p.b)]))].sort();
+process.stderr.write(`${folder}: ${folds.length} folds, ${folds.reduce((s, f) => s + f.length, 0)} pairs, ${files.length} images\n`);
+
+const visage = await createVisage({ align, ...(threads === undefined ? {} : { threads }) });
+const reports: DetectorReport[] = [];
+try {
+  for (const detector of detectors) reports.push(await runDetector(visage, detector, folds, files));
+} finally {
+  await visage.close();
+}
+
+printTable(reports);
+const command = `node --import tsx bench/lfw.ts ${process.argv.slice(2).join(' ')}`.trim();
+if (args.calibrate) {
+  console.log('\nCalibration (threshold: best accuracy over all pairs; scale: logistic fit, 0.5 at the threshold):');
+  for (const r of reports) console.log(calibrationBlock(r, command));
+}
+if (args.json) {
+  await writeFile(args.json, `${JSON.stringify({ folder, command, date: new Date().toISOString(), limit: limit ?? null, reports }, null, 2)}\n`);
+  process.stderr.write(`wrote ${args.json}\n`);
+}
