@@ -1,0 +1,129 @@
+/**
+ * Options shared by the commands, parsed and checked by commander (a bad value is a usage error,
+ * exit 2), then handed to the library as they are: defaults stay the library's.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { createVisage, type Action, type DetectOptions, type DetectorName, type LoadOptions, type Metric, type Visage } from '../index.js';
+
+// Records keyed by the library's unions, so the type checker flags a name added there but not here.
+const DETECTORS: Record<DetectorName, true> = { ssd: true, tiny: true, mtcnn: true, haar: true, none: true };
+const METRICS: Record<Metric, true> = { euclidean: true, euclidean_l2: true, cosine: true };
+const ACTIONS: Record<Action, true> = { emotion: true, age: true, gender: true };
+
+function numberIn(min: number, max: number, name: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`Expected a number from ${min} to ${max} for ${name}.`);
+    }
+    return n;
+  };
+}
+
+export function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('Expected a whole number of at least 1.');
+  return n;
+}
+
+function actionList(value: string): Action[] {
+  const actions = value.split(',').map((a) => a.trim());
+  const unknown = actions.filter((a) => !(a in ACTIONS));
+  if (unknown.length > 0 || actions.length === 0) {
+    throw new InvalidArgumentError(`Expected a comma-separated list of ${Object.keys(ACTIONS).join(', ')}.`);
+  }
+  return actions as Action[];
+}
+
+/** Flags every image command has. */
+export interface CommonFlags {
+  /** Global: stack traces with errors. */
+  verbose?: boolean;
+  json?: boolean;
+  threads?: number;
+  allowPrivateUrls?: boolean;
+}
+
+/** Flags of the commands that find faces. */
+export interface DetectFlags extends CommonFlags {
+  detector?: DetectorName;
+  minScore?: number;
+  allowNoFace?: boolean;
+  out?: string;
+}
+
+export interface VerifyFlags extends DetectFlags {
+  metric?: Metric;
+  threshold?: number;
+}
+
+export interface AnalyzeFlags extends DetectFlags {
+  actions?: Action[];
+}
+
+/** Adds --detector, --min-score, --allow-no-face, --json, --threads and --allow-private-urls. */
+export function addDetectOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('-d, --detector <name>', "face detector; 'none' takes the whole image as the face (default: ssd)").choices(Object.keys(DETECTORS)),
+    )
+    .option('--min-score <score>', 'minimum detection score, 0 to 1 (default: the detector\'s own)', numberIn(0, 1, '--min-score'))
+    .option('--allow-no-face', 'where no face is found, use the whole image instead of failing with NO_FACE')
+    .option('--json', 'print the result as JSON on stdout')
+    .option('--threads <n>', 'threads ONNX Runtime uses per operator (default: all cores)', positiveInteger)
+    .option('--allow-private-urls', 'let image URLs reach loopback and private addresses');
+}
+
+/** Adds --metric and --threshold. */
+export function addVerifyOptions(command: Command): Command {
+  return command
+    .addOption(new Option('-m, --metric <metric>', 'distance metric (default: euclidean)').choices(Object.keys(METRICS)))
+    .option('-t, --threshold <distance>', 'decision threshold (default: the one calibrated on LFW for the metric)', numberIn(0, Number.MAX_VALUE, '--threshold'));
+}
+
+/** Adds --actions. */
+export function addAnalyzeOptions(command: Command): Command {
+  return command.option('-a, --actions <list>', `what to estimate, comma-separated: ${Object.keys(ACTIONS).join(',')} (default: all)`, actionList);
+}
+
+/** The library's detect options from the flags; omitted flags stay omitted (library defaults). */
+export function detectOptions(flags: DetectFlags): DetectOptions {
+  return {
+    ...(flags.detector === undefined ? {} : { detector: flags.detector }),
+    ...(flags.minScore === undefined ? {} : { minScore: flags.minScore }),
+    ...(flags.allowNoFace ? { allowNoFace: true } : {}),
+  };
+}
+
+/** Image loading limits as the flags set them; the same for the CLI's own reads and the library's. */
+export function loadOptions(flags: CommonFlags): LoadOptions {
+  return flags.allowPrivateUrls ? { allowPrivateAddresses: true } : {};
+}
+
+/** Runs `work` with a visage instance made from the flags, and closes the instance afterwards. */
+export async function withVisage<T>(flags: CommonFlags, work: (visage: Visage) => Promise<T>): Promise<T> {
+  const visage = await createVisage({ image: loadOptions(flags), ...(flags.threads === undefined ? {} : { threads: flags.threads }) });
+  try {
+    return await work(visage);
+  } finally {
+    await visage.close();
+  }
+}
+
+/** Writes a picture, creating its folder when needed. */
+export async function writePicture(file: string, png: Buffer): Promise<void> {
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  await writeFile(file, png);
+}
+
+/**
+ * The file for the picture of input `index` (0-based) of `count`: `file` itself for a single
+ * input, else `name-<index+1>.png` beside it.
+ */
+export function pictureFile(file: string, index: number, count: number): string {
+  if (count === 1) return file;
+  const { dir, name, ext } = path.parse(file);
+  return path.join(dir, `${name}-${index + 1}${ext || '.png'}`);
+}

@@ -1,0 +1,41 @@
+/** `visage represent <images…>`: the embedding of every face in each image. */
+import type { Command } from 'commander';
+import type { RepresentResult } from '../index.js';
+import { formatBox, runBatch } from './batch.js';
+import type { CommandContext } from './io.js';
+import { addDetectOptions, detectOptions, withVisage, type DetectFlags } from './options.js';
+
+function summary(label: string, result: RepresentResult): string {
+  const size = result.faces[0]?.embedding.length ?? 0;
+  const lines = [`${label}: ${result.faces.length} embedding${result.faces.length === 1 ? '' : 's'} (${result.model}, ${size}-d, ${result.detector}${result.wholeImage ? ', whole image' : ''})`];
+  result.faces.forEach((face, i) => {
+    const head = face.embedding.slice(0, 4).map((v) => v.toFixed(4)).join(', ');
+    lines.push(`  ${i + 1}. ${formatBox(face.box)}  score ${face.score.toFixed(3)}  [${head}, …]`);
+  });
+  lines.push('  (use --json for the full vectors)');
+  return `${lines.join('\n')}\n`;
+}
+
+/** Defines the represent command on `command`. */
+export function defineRepresent(command: Command, ctx: CommandContext): void {
+  addDetectOptions(command.description('Compute the face embedding of every face in each image').argument('<images...>', 'image paths, URLs, base64 strings or data: URIs'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ visage represent face.jpg --json > embedding.json
+  $ visage represent crop.png --detector none --json
+  $ visage represent a.jpg b.jpg c.jpg --json`,
+    )
+    .action(async (inputs: string[], _opts: unknown, cmd: Command) => {
+      const flags = cmd.optsWithGlobals<DetectFlags>();
+      ctx.finish(
+        await withVisage(flags, (visage) =>
+          runBatch(ctx.io, inputs, flags, async (input, _index, label) => {
+            const result = await visage.represent(input, detectOptions(flags));
+            return { result, summary: summary(label, result) };
+          }),
+        ),
+      );
+    });
+}
