@@ -1,0 +1,147 @@
+/**
+ * The command line, run in-process through main() with its output captured.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { main } from '../../src/cli/main.js';
+import type { DetectResult, VerifyResult } from '../../src/index.js';
+
+const SAMPLE = 'node_modules/@vladmandic/face-api/demo/sample1.jpg';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(...argv: string[]): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, { out: (t) => void (stdout += t), err: (t) => void (stderr += t) });
+  return { code, stdout, stderr };
+}
+
+const lines = (text: string) => text.split('\n').filter((l) => l.length > 0);
+
+describe('visage CLI', () => {
+  let dir: string;
+  let mirrorPath: string;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'visage-cli-'));
+    mirrorPath = path.join(dir, 'mirror.jpg');
+    await writeFile(mirrorPath, await sharp(SAMPLE).flop().jpeg({ quality: 95 }).toBuffer());
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('--help on the program and on every command, with examples, exit 0', async () => {
+    const top = await run('--help');
+    assert.equal(top.code, 0);
+    for (const command of ['detect', 'represent', 'verify', 'analyze', 'demo', 'serve']) assert.match(top.stdout, new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['detect', 'represent', 'verify', 'analyze', 'demo']) {
+      const { code, stdout, stderr } = await run(command, '--help');
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, new RegExp(`^Usage: visage ${command} `));
+      assert.match(stdout, /Examples:\n {2}\$ visage /);
+      assert.equal(stderr, '');
+    }
+  });
+
+  it('--version prints the package version', async () => {
+    const { version } = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
+    const { code, stdout } = await run('--version');
+    assert.equal(code, 0);
+    assert.equal(stdout.trim(), version);
+  });
+
+  it('verify --json: a photo against its mirror image (as a data: URI) is the same person', async () => {
+    const mirrorUri = `data:image/jpeg;base64,${(await readFile(mirrorPath)).toString('base64')}`;
+    const { code, stdout, stderr } = await run('verify', SAMPLE, mirrorUri, '--json');
+    assert.equal(code, 0, stderr);
+    const result = JSON.parse(stdout) as VerifyResult;
+    assert.equal(result.verified, true);
+    assert.ok(result.distance < result.threshold);
+    assert.equal(result.metric, 'euclidean');
+    assert.ok(result.faces.a && result.faces.b);
+  });
+
+  it('detect --out writes a PNG of the image size with magenta outlines on the detected boxes', async () => {
+    const out = path.join(dir, 'faces.png');
+    const { code, stdout, stderr } = await run('detect', SAMPLE, '--json', '--out', out);
+    assert.equal(code, 0, stderr);
+    const result = JSON.parse(stdout) as DetectResult;
+    assert.ok(result.faces.length >= 2);
+    const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
+    assert.equal((await sharp(out).metadata()).format, 'png');
+    assert.deepEqual([info.width, info.height], [result.width, result.height]);
+    for (const { box } of result.faces) {
+      // A pixel on the top edge, a third of the way along.
+      const x = Math.round(box.x + box.width / 3);
+      const y = Math.round(box.y);
+      const o = (y * info.width + x) * info.channels;
+      assert.deepEqual([...data.subarray(o, o + 3)], [255, 0, 255], `box ${JSON.stringify(box)}`);
+    }
+  });
+
+  it('a missing file: exit 1, one line on stderr with FILE_NOT_FOUND, nothing on stdout', async () => {
+    const { code, stdout, stderr } = await run('analyze', path.join(dir, 'nope.jpg'));
+    assert.equal(code, 1);
+    assert.equal(stdout, '');
+    assert.equal(lines(stderr).length, 1, stderr);
+    assert.match(stderr, /^visage: .*nope\.jpg.* \[FILE_NOT_FOUND\]\n$/);
+  });
+
+  it('usage errors exit 2 with one line: unknown option, bad value, wrong argument count', async () => {
+    for (const argv of [
+      ['detect', SAMPLE, '--no-such-option'],
+      ['detect', SAMPLE, '--detector', 'retinaface'],
+      ['detect', SAMPLE, '--min-score', '2'],
+      ['analyze', SAMPLE, '--actions', 'emotion,race'],
+      ['verify', SAMPLE],
+      ['verify', SAMPLE, SAMPLE, SAMPLE],
+      ['frobnicate'],
+    ]) {
+      const { code, stdout, stderr } = await run(...argv);
+      assert.equal(code, 2, argv.join(' '));
+      assert.equal(stdout, '');
+      assert.equal(lines(stderr).length, 1, stderr);
+      assert.match(stderr, /^visage: .* \[INVALID_ARGUMENT\]\n$/);
+    }
+  });
+
+  it('several images: progress on stderr, a failed image reported and skipped, JSON array, exit 1', async () => {
+    const missing = path.join(dir, 'missing.jpg');
+    const { code, stdout, stderr } = await run('detect', SAMPLE, missing, '--json', '--detector', 'tiny');
+    assert.equal(code, 1);
+    const entries = JSON.parse(stdout) as { input: string; result?: DetectResult; error?: { code: string; message: string } }[];
+    assert.equal(entries.length, 2);
+    assert.equal(entries[0]?.input, SAMPLE);
+    assert.ok((entries[0]?.result?.faces.length ?? 0) >= 2);
+    assert.equal(entries[1]?.input, missing);
+    assert.equal(entries[1]?.result, undefined);
+    assert.equal(entries[1]?.error?.code, 'FILE_NOT_FOUND');
+    assert.match(entries[1]?.error?.message ?? '', /^No file at /);
+    assert.deepEqual(
+      lines(stderr).map((l) => l.replace(/ \(the string.*$/, '')),
+      [`[1/2] ${SAMPLE}`, `[2/2] ${missing}`, `visage: ${missing}: No file at ${JSON.stringify(missing)}`, 'visage: 1 of 2 images failed'],
+    );
+  });
+
+  it('demo --out-dir writes its four pictures and says where; the verdicts are the known ones', async () => {
+    const outDir = path.join(dir, 'demo');
+    const { code, stdout, stderr } = await run('demo', '--out-dir', outDir);
+    assert.equal(code, 0, stderr);
+    const files = ['analyze.png', 'detect.png', 'verify-different.png', 'verify-same.png'];
+    assert.deepEqual((await readdir(outDir)).sort(), files);
+    for (const file of files) assert.equal((await sharp(path.join(outDir, file)).metadata()).format, 'png');
+    assert.match(stdout, new RegExp(`Wrote 4 pictures to ${outDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n$`));
+    assert.match(stdout, /verify-same\.png .*→ Same Person: /);
+    assert.match(stdout, /verify-different\.png .*→ Different Person: /);
+  });
+});
