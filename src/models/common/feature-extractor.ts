@@ -4,8 +4,7 @@
  * used by the 68-point landmarks and the expression net; TinyFaceFeatureExtractor: three 3-conv
  * blocks, used by the tiny landmarks), and the batched forward pass of a crop classifier.
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
+export { faceApiManifest, positiveInteger } from './packaged.js';
 import {
   type Engine,
   type GraphBuilder,
@@ -31,13 +30,6 @@ const MEAN_RGB = [122.782, 117.001, 104.298];
 
 /** Name of the graph input: NHWC float [batch, 112, 112, 3], values 0..255. */
 export const CROP_INPUT = 'input';
-
-/** Path of a `*-weights_manifest.json` shipped in `@vladmandic/face-api/model`. */
-export function faceApiManifest(model: string): string {
-  const require = createRequire(import.meta.url);
-  const packageJson = require.resolve('@vladmandic/face-api/package.json');
-  return path.join(path.dirname(packageJson), 'model', `${model}-weights_manifest.json`);
-}
 
 /** Declares the NHWC input and returns it normalised as face-api does ((x - mean) / 255), NCHW. */
 export function normalisedCropInput(g: GraphBuilder): string {
@@ -130,13 +122,6 @@ export async function runCropBatch(model: Model, batch: Tensor): Promise<Record<
 }
 
 /** Checks a positive integer option. */
-export function positiveInteger(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new VisageError('INVALID_ARGUMENT', `Expected a positive integer for ${name} but received ${value}`);
-  }
-  return value;
-}
-
 /** Pre-processes face crops and runs them through a crop classifier, `maxBatch` at a time. */
 export async function runCrops(model: Model, crops: readonly FloatImage[], maxBatch: number): Promise<Record<string, Tensor>[]> {
   return runBatched(model, crops.map((c) => ({ [CROP_INPUT]: cropInput(c) })), maxBatch);

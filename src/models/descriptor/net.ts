@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import { faceApiManifest, positiveInteger } from '../common/packaged.js';
 import { readFaceApiWeights, type Engine, type Model } from '../../engine/index.js';
 import { VisageError } from '../../errors.js';
 import {
@@ -13,11 +12,6 @@ import { prepareDescriptorInput, type FaceCrop } from './preprocess.js';
 import type { DescriptorNet, DescriptorOptions } from './types.js';
 
 const INPUT_VALUES = DESCRIPTOR_INPUT_SIZE * DESCRIPTOR_INPUT_SIZE * 3;
-
-function defaultWeightsPath(): string {
-  const pkg = createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json');
-  return path.join(path.dirname(pkg), 'model', 'face_recognition_model-weights_manifest.json');
-}
 
 async function forward(model: Model, nhwc: Float32Array): Promise<Float32Array> {
   const n = nhwc.length / INPUT_VALUES;
@@ -41,11 +35,8 @@ async function forward(model: Model, nhwc: Float32Array): Promise<Float32Array> 
  * const descriptor = await net.describe(faceCrop); // Float32Array(128)
  */
 export async function createDescriptorNet(engine: Engine, options: DescriptorOptions = {}): Promise<DescriptorNet> {
-  const weightsPath = options.weightsPath ?? defaultWeightsPath();
-  const maxBatch = options.maxBatch ?? 32;
-  if (!Number.isInteger(maxBatch) || maxBatch < 1) {
-    throw new VisageError('INVALID_ARGUMENT', `Expected a positive integer for maxBatch but received ${maxBatch}`);
-  }
+  const weightsPath = options.weightsPath ?? faceApiManifest('face_recognition_model');
+  const maxBatch = positiveInteger(options.maxBatch ?? 32, 'maxBatch');
   const model = await engine.load(`descriptor:${weightsPath}`, async () =>
     buildDescriptorGraph(await readFaceApiWeights(weightsPath)),
   );

