@@ -63,3 +63,18 @@ export function squareToSource(box: Box, padding: SquarePadding): Box {
     height: box.height * size,
   };
 }
+
+/**
+ * face-api maps boxes back from its non-centred square input (SSD, Tiny) with the per-axis factor
+ * inputSize / round(extent * inputSize / side) (its computeReshapedDimensions) rather than the
+ * exact side / extent, which moves boxes on the shorter axis by up to half an input pixel (about
+ * 0.4 px on a 1920x1280 photo). Crops downstream are floored, so that is enough to change the
+ * landmarks and every result after them: this moves an exactly mapped box to face-api's place.
+ */
+export function toFaceApiPlacement(box: Box, source: { width: number; height: number }, inputSize: number): Box {
+  const side = Math.max(source.width, source.height);
+  const factor = (extent: number) => (inputSize * extent) / (Math.round((extent * inputSize) / side) * side);
+  const fx = factor(source.width);
+  const fy = factor(source.height);
+  return { x: box.x * fx, y: box.y * fy, width: box.width * fx, height: box.height * fy };
+}

@@ -2,7 +2,7 @@ import { faceApiManifest, positiveInteger } from '../common/packaged.js';
 import { readFaceApiWeights, type Engine, type Model, type Tensor } from '../../engine/index.js';
 import { VisageError } from '../../errors.js';
 import type { RgbImage } from '../../image/types.js';
-import type { Detection } from '../common/boxes.js';
+import { toFaceApiPlacement, type Detection } from '../common/boxes.js';
 import { rgbToSquareInput, type SquarePadding } from '../common/preprocess.js';
 import { SSD_ANCHORS, SSD_INPUT_SIZE, SSD_IO, buildSsdGraph } from './graph.js';
 import { toSsdDetections } from './postprocess.js';
@@ -74,15 +74,15 @@ export async function createSsdDetector(engine: Engine, options: SsdDetectorOpti
       });
       const { boxes, scores } = await forward(model, batch);
       paddings.forEach((padding, i) => {
-        results.push(
-          toSsdDetections(
-            boxes.subarray(i * SSD_ANCHORS * 4, (i + 1) * SSD_ANCHORS * 4),
-            scores.subarray(i * SSD_ANCHORS, (i + 1) * SSD_ANCHORS),
-            padding,
-            minScore,
-            maxResults,
-          ),
+        const detections = toSsdDetections(
+          boxes.subarray(i * SSD_ANCHORS * 4, (i + 1) * SSD_ANCHORS * 4),
+          scores.subarray(i * SSD_ANCHORS, (i + 1) * SSD_ANCHORS),
+          padding,
+          minScore,
+          maxResults,
         );
+        const source = chunk[i] as RgbImage;
+        results.push(detections.map((d) => ({ ...d, box: toFaceApiPlacement(d.box, source, SSD_INPUT_SIZE) })));
       });
     }
     return results;

@@ -2,7 +2,7 @@ import { faceApiManifest, positiveInteger } from '../common/packaged.js';
 import { readFaceApiWeights, type Engine, type Model } from '../../engine/index.js';
 import { VisageError } from '../../errors.js';
 import type { RgbImage } from '../../image/types.js';
-import type { Detection } from '../common/boxes.js';
+import { toFaceApiPlacement, type Detection } from '../common/boxes.js';
 import { rgbToSquareInput, type SquarePadding } from '../common/preprocess.js';
 import { TINY_IO, buildTinyGraph } from './graph.js';
 import { toTinyDetections } from './postprocess.js';
@@ -76,7 +76,9 @@ export async function createTinyDetector(engine: Engine, options: TinyDetectorOp
       const cells = dims[1] as number;
       const perGrid = grid.length / chunk.length;
       paddings.forEach((padding, i) => {
-        results.push(toTinyDetections(grid.subarray(i * perGrid, (i + 1) * perGrid), cells, padding, minScore, maxResults));
+        const source = chunk[i] as RgbImage;
+        const detections = toTinyDetections(grid.subarray(i * perGrid, (i + 1) * perGrid), cells, padding, minScore, maxResults);
+        results.push(detections.map((d) => ({ ...d, box: toFaceApiPlacement(d.box, source, inputSize) })));
       });
     }
     return results;
