@@ -11,8 +11,21 @@ export interface Io {
   err(text: string): void;
 }
 
+let stdoutGuarded = false;
+
+/** A reader that stops early (`visage … | head`) closes the pipe: stop writing, don't crash. */
+function writeStdout(text: string): void {
+  if (!stdoutGuarded) {
+    stdoutGuarded = true;
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
+  if (!process.stdout.destroyed) process.stdout.write(text);
+}
+
 export const processIo: Io = {
-  out: (text) => void process.stdout.write(text),
+  out: writeStdout,
   err: (text) => void process.stderr.write(text),
 };
 
