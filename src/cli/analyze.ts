@@ -37,7 +37,7 @@ Examples:
     .action(async (inputs: string[], _opts: unknown, cmd: Command) => {
       const flags = cmd.optsWithGlobals<AnalyzeFlags>();
       const load = loadOptions(flags);
-      const options: AnalyzeOptions = { ...detectOptions(flags), ...(flags.actions === undefined ? {} : { actions: flags.actions }) };
+      const options: AnalyzeOptions = { ...detectOptions(flags), actions: flags.actions };
       ctx.finish(
         await withVisage(flags, (visage) =>
           runBatch(ctx.io, inputs, flags, async (input, index, label) => {

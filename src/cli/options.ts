@@ -88,13 +88,9 @@ export function addAnalyzeOptions(command: Command): Command {
   return command.option('-a, --actions <list>', `what to estimate, comma-separated: ${Object.keys(ACTIONS).join(',')} (default: all)`, actionList);
 }
 
-/** The library's detect options from the flags; omitted flags stay omitted (library defaults). */
+/** The library's detect options from the flags; an omitted flag stays undefined (the library's default). */
 export function detectOptions(flags: DetectFlags): DetectOptions {
-  return {
-    ...(flags.detector === undefined ? {} : { detector: flags.detector }),
-    ...(flags.minScore === undefined ? {} : { minScore: flags.minScore }),
-    ...(flags.allowNoFace ? { allowNoFace: true } : {}),
-  };
+  return { detector: flags.detector, minScore: flags.minScore, allowNoFace: flags.allowNoFace };
 }
 
 /** Image loading limits as the flags set them; the same for the CLI's own reads and the library's. */
@@ -104,7 +100,7 @@ export function loadOptions(flags: CommonFlags): LoadOptions {
 
 /** Runs `work` with a visage instance made from the flags, and closes the instance afterwards. */
 export async function withVisage<T>(flags: CommonFlags, work: (visage: Visage) => Promise<T>): Promise<T> {
-  const visage = await createVisage({ image: loadOptions(flags), ...(flags.threads === undefined ? {} : { threads: flags.threads }) });
+  const visage = await createVisage({ image: loadOptions(flags), threads: flags.threads });
   try {
     return await work(visage);
   } finally {

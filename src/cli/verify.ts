@@ -42,11 +42,7 @@ Examples:
     .action(async (first: string, second: string, _opts: unknown, cmd: Command) => {
       const flags = cmd.optsWithGlobals<VerifyFlags>();
       const load = loadOptions(flags);
-      const options: VerifyOptions = {
-        ...detectOptions(flags),
-        ...(flags.metric === undefined ? {} : { metric: flags.metric }),
-        ...(flags.threshold === undefined ? {} : { threshold: flags.threshold }),
-      };
+      const options: VerifyOptions = { ...detectOptions(flags), metric: flags.metric, threshold: flags.threshold };
       const [a, b] = await Promise.all([loadImageBytes(first, load), loadImageBytes(second, load)]);
       const result = await withVisage(flags, (visage) => visage.verify(a, b, options));
       if (flags.out) {
