@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp, { type OutputInfo, type Sharp } from 'sharp';
 import {
   CALIBRATION,
   EMOTIONS,
@@ -40,7 +40,7 @@ after(async () => {
   await visage.close();
 });
 
-const jpeg = (image: sharp.Sharp) => image.jpeg({ quality: 95 }).toBuffer();
+const jpeg = (image: Sharp) => image.jpeg({ quality: 95 }).toBuffer();
 const extract = (file: string, left: number, top: number, width: number, height: number) => jpeg(sharp(file).extract({ left, top, width, height }));
 const isCode = (code: string) => (err: unknown) => isVisageError(err) && err.code === code;
 const contains = (box: Box, x: number, y: number) => x >= box.x && x <= box.x + box.width && y >= box.y && y <= box.y + box.height;
@@ -231,7 +231,7 @@ describe('options', () => {
 });
 
 describe('pictures', () => {
-  const pixel = (png: { data: Buffer; info: sharp.OutputInfo }, x: number, y: number) => {
+  const pixel = (png: { data: Buffer; info: OutputInfo }, x: number, y: number) => {
     const o = (y * png.info.width + x) * png.info.channels;
     return [png.data[o], png.data[o + 1], png.data[o + 2]];
   };
