@@ -27,7 +27,7 @@ import { rgbToSquareInput, toSquareInput, type FloatImage } from '../src/models/
 import { DESCRIPTOR_INPUT_SIZE, prepareDescriptorInput } from '../src/models/descriptor/index.js';
 import { SSD_INPUT_SIZE } from '../src/models/ssd/index.js';
 import { TINY_DEFAULTS } from '../src/models/tiny/index.js';
-import { asFloat, attributeBox, cropBox, descriptorCrop } from '../src/pipeline/align.js';
+import { asPixels, attributeBox, cropBox, descriptorCrop } from '../src/pipeline/align.js';
 import { ModelRegistry } from '../src/pipeline/models.js';
 import { loadFaceApiReference } from '../test/reference/faceapi.js';
 import { loadMtcnnReference } from '../test/reference/mtcnn.js';
@@ -70,7 +70,7 @@ async function interleaved(tasks: Record<string, () => Promise<unknown>>, count 
   return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
 }
 
-const STAGES = ['decode', 'float', 'detect', 'landmarks', 'crops', 'descriptor', 'expression', 'ageGender'] as const;
+const STAGES = ['decode', 'detect', 'crops', 'landmarks', 'descriptor', 'expression', 'ageGender'] as const;
 type Stage = (typeof STAGES)[number];
 
 /**
@@ -93,15 +93,15 @@ async function visageChain(models: ModelRegistry, file: string, stages: Record<S
   };
   const image = await loadImage(file);
   lap('decode');
-  const float = asFloat(image);
-  lap('float');
+  const pixels = asPixels(image);
   const faces = await ssd.detect(image);
   lap('detect');
-  const landmarkCrops = faces.map((f) => cropBox(float, f.box) as FloatImage);
+  const landmarkCrops = faces.map((f) => cropBox(pixels, f.box) as FloatImage);
+  lap('crops');
   const points = await landmarks.predictBatch(landmarkCrops, faces.map((f) => ({ x: f.box.x, y: f.box.y })));
   lap('landmarks');
-  const descriptorCrops = points.map((p) => descriptorCrop(float, p, 'box') as FloatImage);
-  const attributeCrops = points.map((p) => cropBox(float, attributeBox(p)) as FloatImage);
+  const descriptorCrops = points.map((p) => descriptorCrop(pixels, p, 'box') as FloatImage);
+  const attributeCrops = points.map((p) => cropBox(pixels, attributeBox(p)) as FloatImage);
   lap('crops');
   await descriptor.describeBatch(descriptorCrops);
   lap('descriptor');
@@ -129,9 +129,8 @@ console.log(
 // Inputs for the raw forwards, all from sample1.
 const sample1 = IMAGES[0] as string;
 const image1: RgbImage = await loadImage(sample1);
-const float1 = asFloat(image1);
 const faces1 = await (await (registries[0] as ModelRegistry).ssd()).detect(image1);
-const crops1 = faces1.map((f) => cropBox(float1, f.box) as FloatImage);
+const crops1 = faces1.map((f) => cropBox(asPixels(image1), f.box) as FloatImage);
 const batchOf = (inputs: FloatImage[]) => {
   const data = new Float32Array(inputs.reduce((n, x) => n + x.data.length, 0));
   inputs.reduce((offset, x) => (data.set(x.data, offset), offset + x.data.length), 0);

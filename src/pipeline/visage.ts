@@ -6,9 +6,10 @@ import { VisageError } from '../errors.js';
 import { loadImage, type ImageInput } from '../image/index.js';
 import type { Box, Point, RgbImage } from '../image/types.js';
 import { CALIBRATION, METRICS, confidence, distance } from '../match/index.js';
+import type { Pixels } from '../image/warp.js';
 import type { FloatImage } from '../models/common/preprocess.js';
 import { ModelRegistry } from './models.js';
-import { asFloat, attributeBox, cropBox, descriptorCrop, type AlignMode } from './align.js';
+import { asPixels, attributeBox, cropBox, descriptorCrop, type AlignMode } from './align.js';
 import {
   EMOTIONS,
   type Action,
@@ -43,10 +44,10 @@ function oneOf<T extends string>(value: T | undefined, allowed: readonly T[], fa
   return v;
 }
 
-/** A decoded image with its float copy, made once and shared by every crop. */
+/** A decoded image, and the same pixels as every crop reads them. */
 interface Decoded {
   image: RgbImage;
-  float: FloatImage;
+  pixels: Pixels;
 }
 
 /** A face found in an image, with what the crop networks need. */
@@ -66,7 +67,7 @@ export class VisagePipeline implements Visage {
 
   private async decode(input: ImageInput): Promise<Decoded> {
     const image = await loadImage(input, this.options.image);
-    return { image, float: asFloat(image) };
+    return { image, pixels: asPixels(image) };
   }
 
   /** Boxes (and MTCNN's 5 points) from the chosen detector. */
@@ -94,7 +95,7 @@ export class VisagePipeline implements Visage {
   /** Faces with landmarks: 68 points from the landmark net, or MTCNN's own 5. */
   private async findFaces(decoded: Decoded, options: DetectOptions, needFace: boolean): Promise<{ detector: DetectorName; faces: FoundFace[]; wholeImage: boolean }> {
     const detector = oneOf(options.detector, DETECTORS, 'ssd', 'detector');
-    const { image, float } = decoded;
+    const { image, pixels } = decoded;
     const found = await this.findBoxes(image, detector, options);
     let wholeImage = false;
     if (found.length === 0 && (detector === 'none' || options.allowNoFace)) {
@@ -105,7 +106,7 @@ export class VisagePipeline implements Visage {
       throw new VisageError('NO_FACE', `No face found by the ${detector} detector (pass allowNoFace to use the whole image)`);
     }
     // Landmarks for every face that lacks them, in one batched call.
-    const needLandmarks = found.map((f, i) => ({ f, i, crop: f.landmarks ? null : cropBox(float, f.box) })).filter((x) => x.crop);
+    const needLandmarks = found.map((f, i) => ({ f, i, crop: f.landmarks ? null : cropBox(pixels, f.box) })).filter((x) => x.crop);
     const points = needLandmarks.length
       ? await (await this.models.landmarks()).predictBatch(
           needLandmarks.map((x) => x.crop as FloatImage),
@@ -138,7 +139,7 @@ export class VisagePipeline implements Visage {
 
   private async embed(decoded: Decoded, options: DetectOptions): Promise<RepresentResult> {
     const { detector, faces, wholeImage } = await this.findFaces(decoded, options, true);
-    const crops = faces.map((f) => (f.whole || f.landmarks.length === 0 ? cropBox(decoded.float, f.box) : descriptorCrop(decoded.float, f.landmarks, this.align)));
+    const crops = faces.map((f) => (f.whole || f.landmarks.length === 0 ? cropBox(decoded.pixels, f.box) : descriptorCrop(decoded.pixels, f.landmarks, this.align)));
     const usable = faces.map((f, i) => ({ f, crop: crops[i] })).filter((x): x is { f: FoundFace; crop: FloatImage } => x.crop !== null);
     if (usable.length === 0) throw new VisageError('NO_FACE', 'No face crop could be taken from the image');
     const embeddings = await (await this.models.descriptor()).describeBatch(usable.map((x) => x.crop));
@@ -218,7 +219,7 @@ export class VisagePipeline implements Visage {
     const { detector, faces, wholeImage } = await this.findFaces(decoded, options, true);
     // face-api classifies the landmarks' padded bounding box (its alignedRect); MTCNN's 5 points
     // do not outline the face, so its detection box is used as it is.
-    const crops = faces.map((f) => cropBox(decoded.float, f.whole || f.landmarks.length !== 68 ? f.box : attributeBox(f.landmarks)));
+    const crops = faces.map((f) => cropBox(decoded.pixels, f.whole || f.landmarks.length !== 68 ? f.box : attributeBox(f.landmarks)));
     const usable = faces.map((f, i) => ({ f, crop: crops[i] })).filter((x): x is { f: FoundFace; crop: FloatImage } => x.crop !== null);
     const images = usable.map((x) => x.crop);
     const wantEmotion = actions.includes('emotion');
