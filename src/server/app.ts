@@ -91,6 +91,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   installErrorHandling(app);
   // Only JSON and multipart bodies are accepted; text/plain would slip past body schemas.
   app.removeContentTypeParser('text/plain');
+  // Fastify applies bodyLimit to the bodies it buffers, not to multipart streams: a declared
+  // length is checked here for every request, and each multipart part has its own limits below.
+  app.addHook('onRequest', async (request) => {
+    if (Number(request.headers['content-length'] ?? 0) > bodyLimit) throw new HttpError(413, `Request body is too large (limit ${bodyLimit} bytes)`);
+  });
   await app.register(multipart, {
     attachFieldsToBody: 'keyValues',
     limits: { fileSize: bodyLimit, fieldSize: bodyLimit, files: 2, fields: 12, parts: 14 },

@@ -70,7 +70,7 @@ describe('server: bad inputs', () => {
     { name: 'emotion: a URL that 404s', send: (s) => emotion({ image_url: url('/missing.jpg') })(s), status: 400, body: INVALID_URL },
     { name: 'emotion: a URL that never answers', send: (s) => emotion({ image_url: url('/hang') })(s), status: 400, body: INVALID_URL },
     { name: 'emotion: a URL that redirects forever', send: (s) => emotion({ image_url: url('/loop') })(s), status: 400, body: INVALID_URL },
-    { name: 'emotion: a private address without the flag', send: (s) => emotion({ image_url: url('/sample1.jpg') })(guarded ?? s), status: 400, body: INVALID_URL },
+    { name: 'emotion: a private address without the flag', send: () => emotion({ image_url: url('/sample1.jpg') })(guarded), status: 400, body: INVALID_URL },
 
     // GET /api/download_image
     { name: 'download: missing url', send: download(''), status: 400, body: DOWNLOAD_FAILED },
@@ -115,6 +115,27 @@ describe('server: bad inputs', () => {
       },
       status: 400,
       error: /JPEG, PNG/,
+    },
+    {
+      name: 'verify: a multipart upload over the size limit',
+      send: (s) => {
+        const form = new FormData();
+        form.append('img1', new Blob([new Uint8Array(11 * 1024 * 1024)]), 'big.jpg');
+        form.append('img2', new Blob([new Uint8Array(sample(1))]), 'b.jpg');
+        return s.request('/verify', { body: form });
+      },
+      status: 413,
+      error: /too large/i,
+    },
+    {
+      name: 'verify: three files uploaded',
+      send: (s) => {
+        const form = new FormData();
+        for (const name of ['img1', 'img2', 'img3']) form.append(name, new Blob([new Uint8Array(sample(1))]), `${name}.jpg`);
+        return s.request('/verify', { body: form });
+      },
+      status: 413,
+      error: /files limit/i,
     },
     { name: 'analyze: unsupported action', send: (s) => s.request('/analyze', { json: { img: url('/sample1.jpg'), actions: ['race'] } }), status: 400, error: /race is not supported/ },
     { name: 'analyze: body over the size limit', send: (s) => s.request('/analyze', { json: { img: 'A'.repeat(11 * 1024 * 1024) } }), status: 413, error: /too large/i },
