@@ -4,17 +4,12 @@
  * crop → age/gender), on the shipped sample photos.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Engine } from '../../src/engine/index.js';
 import { type AgeGender, type AgeGenderNet, createAgeGenderNet } from '../../src/models/age-gender/index.js';
-import { type FloatImage, clipBox, crop, toFloatImage, toSquareInput } from '../../src/models/common/preprocess.js';
-import { FACEAPI_DEMO_DIR, type FaceApiReference, decodeRgb, loadFaceApiReference } from '../reference/faceapi.js';
-
-const IMAGES = [
-  ...[1, 2, 3, 4, 5, 6].map((i) => path.join(FACEAPI_DEMO_DIR, `sample${i}.jpg`)),
-  path.join(path.dirname(FACEAPI_DEMO_DIR), '..', 'human', 'assets', 'samples.jpg'),
-];
+import type { FloatImage } from '../../src/models/common/preprocess.js';
+import { type FaceApiReference, loadFaceApiReference } from '../reference/faceapi.js';
+import { SAMPLE_IMAGES, maxAbsDiff, referenceFaceCrops, sampleName, squareBatch } from './helpers.js';
 
 interface Face {
   image: string;
@@ -29,24 +24,16 @@ let engine: Engine;
 let net: AgeGenderNet;
 const faces: Face[] = [];
 
-function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
-}
-
 before(async () => {
   ref = await loadFaceApiReference();
   engine = new Engine({ threads: 2 });
   net = await createAgeGenderNet(engine);
-  for (const file of IMAGES) {
-    const image = toFloatImage(await decodeRgb(file));
-    for (const f of await ref.detectAll(file)) {
+  for (const file of SAMPLE_IMAGES) {
+    // face-api classifies the box its landmarks re-derive.
+    for (const { face: f, crop } of await referenceFaceCrops(ref, file, (face) => face.alignedBox)) {
       faces.push({
-        image: path.basename(file),
-        // face-api classifies the box its landmarks re-derive, cropped as extractFaceTensors does.
-        crop: crop(image, clipBox(f.alignedBox, image.width, image.height)),
+        image: sampleName(file),
+        crop,
         age: f.age,
         man: f.gender === 'male' ? f.genderProbability : 1 - f.genderProbability,
       });
@@ -61,19 +48,16 @@ after(async () => {
 });
 
 test('raw age and gender outputs equal face-api on identical input (max abs diff <= 1e-3)', async (t) => {
-  const inputs = faces.map((f) => toSquareInput(f.crop, 112, true).input.data);
-  const batch = new Float32Array(inputs.length * 112 * 112 * 3);
-  inputs.forEach((d, i) => batch.set(d, i * d.length));
-  const shape = [inputs.length, 112, 112, 3];
+  const { data: batch, dims: shape } = squareBatch(faces.map((f) => f.crop), 112);
   const expected = await ref.ageGenderNet(batch, shape);
   const actual = await net.forwardRaw({ data: batch, dims: shape });
   assert.deepEqual(actual.age.dims, expected.age.shape);
   assert.deepEqual(actual.genderLogits.dims, expected.genderLogits.shape);
-  const age = maxAbs(actual.age.data, expected.age.data);
-  const logits = maxAbs(actual.genderLogits.data, expected.genderLogits.data);
-  const probabilities = maxAbs(actual.gender.data, expected.genderProbabilities.data);
+  const age = maxAbsDiff(actual.age.data, expected.age.data);
+  const logits = maxAbsDiff(actual.genderLogits.data, expected.genderLogits.data);
+  const probabilities = maxAbsDiff(actual.gender.data, expected.genderProbabilities.data);
   t.diagnostic(
-    `max abs diff over ${inputs.length} faces: age ${age.toExponential(2)}, gender logits ${logits.toExponential(2)}, probabilities ${probabilities.toExponential(2)}`,
+    `max abs diff over ${faces.length} faces: age ${age.toExponential(2)}, gender logits ${logits.toExponential(2)}, probabilities ${probabilities.toExponential(2)}`,
   );
   assert.ok(age <= 1e-3 && logits <= 1e-3 && probabilities <= 1e-3, `age ${age}, logits ${logits}, probabilities ${probabilities}`);
 });

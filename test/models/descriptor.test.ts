@@ -5,9 +5,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { Engine } from '../../src/engine/index.js';
-import { clipBox, crop, toFloatImage, type FloatImage } from '../../src/models/common/preprocess.js';
+import { toFloatImage, type FloatImage } from '../../src/models/common/preprocess.js';
 import {
   DESCRIPTOR_INPUT_SIZE,
   createDescriptorNet,
@@ -16,8 +15,9 @@ import {
   type DescriptorNet,
 } from '../../src/models/descriptor/index.js';
 import { isVisageError } from '../../src/errors.js';
-import { FACEAPI_DEMO_DIR, decodeRgb, loadFaceApiReference, type FaceApiReference, type FullFaceJson } from '../reference/faceapi.js';
+import { loadFaceApiReference, type FaceApiReference, type FullFaceJson } from '../reference/faceapi.js';
 import { tf, type Tensor4D } from '../reference/tfjs-wasm.js';
+import { SAMPLE_IMAGES, maxAbsDiff, referenceFaceCrops, sampleName, takeData } from './helpers.js';
 
 const RAW_TOLERANCE = 1e-4;
 // On 0..255 values. TF.js wasm resizes in float32 arithmetic (scale, coordinates, lerps); the
@@ -27,22 +27,10 @@ const MIN_COSINE = 0.999;
 const BATCH_TOLERANCE = 1e-6;
 const INPUT_VALUES = DESCRIPTOR_INPUT_SIZE * DESCRIPTOR_INPUT_SIZE * 3;
 
-const IMAGES = [
-  ...[1, 2, 3, 4, 5, 6].map((i) => path.join(FACEAPI_DEMO_DIR, `sample${i}.jpg`)),
-  path.resolve(import.meta.dirname, '../../node_modules/@vladmandic/human/assets/samples.jpg'),
-];
-
 interface Face {
   image: string;
   reference: FullFaceJson;
   crop: FloatImage;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs((a[i] as number) - (b[i] as number)));
-  return max;
 }
 
 function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -70,11 +58,7 @@ async function referenceInput(face: FloatImage): Promise<Float32Array> {
     }
     return tf.image.resizeBilinear(x, [DESCRIPTOR_INPUT_SIZE, DESCRIPTOR_INPUT_SIZE], false, false);
   });
-  try {
-    return (await out.data()) as Float32Array;
-  } finally {
-    out.dispose();
-  }
+  return takeData(out);
 }
 
 let reference: FaceApiReference;
@@ -86,13 +70,9 @@ before(async () => {
   reference = await loadFaceApiReference();
   engine = new Engine({ threads: 2 });
   net = await createDescriptorNet(engine);
-  for (const image of IMAGES) {
-    const pixels = toFloatImage(await decodeRgb(image));
-    for (const face of await reference.detectAll(image)) {
-      const landmarks = face.landmarks.map(([x, y]) => ({ x, y }));
-      const box = clipBox(descriptorCropBox(landmarks), pixels.width, pixels.height);
-      faces.push({ image: path.basename(image), reference: face, crop: crop(pixels, box) });
-    }
+  for (const file of SAMPLE_IMAGES) {
+    const crops = await referenceFaceCrops(reference, file, (face) => descriptorCropBox(face.landmarks.map(([x, y]) => ({ x, y }))));
+    for (const { face, crop } of crops) faces.push({ image: sampleName(file), reference: face, crop });
   }
 });
 

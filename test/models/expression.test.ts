@@ -4,17 +4,13 @@
  * integer crop → expressions), on the shipped sample photos.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Engine } from '../../src/engine/index.js';
-import { type FloatImage, clipBox, crop, toFloatImage, toSquareInput } from '../../src/models/common/preprocess.js';
+import type { FloatImage } from '../../src/models/common/preprocess.js';
 import { EXPRESSION_LABELS, type ExpressionNet, type Expressions, createExpressionNet } from '../../src/models/expression/index.js';
-import { FACEAPI_DEMO_DIR, type FaceApiReference, decodeRgb, loadFaceApiReference } from '../reference/faceapi.js';
+import { type FaceApiReference, loadFaceApiReference } from '../reference/faceapi.js';
+import { SAMPLE_IMAGES, maxAbsDiff, referenceFaceCrops, sampleName, squareBatch } from './helpers.js';
 
-const IMAGES = [
-  ...[1, 2, 3, 4, 5, 6].map((i) => path.join(FACEAPI_DEMO_DIR, `sample${i}.jpg`)),
-  path.join(path.dirname(FACEAPI_DEMO_DIR), '..', 'human', 'assets', 'samples.jpg'),
-];
 /** face-api's label for each visage label. */
 const FACEAPI_LABELS: Record<keyof Expressions, string> = {
   neutral: 'neutral',
@@ -37,13 +33,6 @@ let engine: Engine;
 let net: ExpressionNet;
 const faces: Face[] = [];
 
-function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
-}
-
 function maxExpressionDiff(actual: Expressions, expected: Record<string, number>): number {
   return Math.max(...EXPRESSION_LABELS.map((l) => Math.abs(actual[l] - (expected[FACEAPI_LABELS[l]] as number))));
 }
@@ -52,11 +41,10 @@ before(async () => {
   ref = await loadFaceApiReference();
   engine = new Engine({ threads: 2 });
   net = await createExpressionNet(engine);
-  for (const file of IMAGES) {
-    const image = toFloatImage(await decodeRgb(file));
-    for (const f of await ref.detectAll(file)) {
-      // face-api classifies the box its landmarks re-derive, cropped as extractFaceTensors does.
-      faces.push({ image: path.basename(file), crop: crop(image, clipBox(f.alignedBox, image.width, image.height)), expected: f.expressions });
+  for (const file of SAMPLE_IMAGES) {
+    // face-api classifies the box its landmarks re-derive.
+    for (const { face, crop } of await referenceFaceCrops(ref, file, (f) => f.alignedBox)) {
+      faces.push({ image: sampleName(file), crop, expected: face.expressions });
     }
   }
   assert.ok(faces.length >= 20, `expected faces on the samples, found ${faces.length}`);
@@ -68,16 +56,13 @@ after(async () => {
 });
 
 test('raw logits and probabilities equal face-api on identical input (max abs diff <= 1e-3)', async (t) => {
-  const inputs = faces.map((f) => toSquareInput(f.crop, 112, true).input.data);
-  const batch = new Float32Array(inputs.length * 112 * 112 * 3);
-  inputs.forEach((d, i) => batch.set(d, i * d.length));
-  const shape = [inputs.length, 112, 112, 3];
+  const { data: batch, dims: shape } = squareBatch(faces.map((f) => f.crop), 112);
   const expected = await ref.faceExpressionNet(batch, shape);
   const actual = await net.forwardRaw({ data: batch, dims: shape });
   assert.deepEqual(actual.logits.dims, expected.logits.shape);
-  const logits = maxAbs(actual.logits.data, expected.logits.data);
-  const probabilities = maxAbs(actual.probabilities.data, expected.probabilities.data);
-  t.diagnostic(`max abs diff over ${inputs.length} faces: logits ${logits.toExponential(2)}, probabilities ${probabilities.toExponential(2)}`);
+  const logits = maxAbsDiff(actual.logits.data, expected.logits.data);
+  const probabilities = maxAbsDiff(actual.probabilities.data, expected.probabilities.data);
+  t.diagnostic(`max abs diff over ${faces.length} faces: logits ${logits.toExponential(2)}, probabilities ${probabilities.toExponential(2)}`);
   assert.ok(logits <= 1e-3 && probabilities <= 1e-3, `logits ${logits}, probabilities ${probabilities}`);
 });
 

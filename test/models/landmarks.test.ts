@@ -4,20 +4,16 @@
  * integer crop → landmarks), on the shipped sample photos.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Engine } from '../../src/engine/index.js';
 import { isVisageError } from '../../src/errors.js';
 import type { Point } from '../../src/image/types.js';
-import { type FloatImage, clipBox, crop, toFloatImage, toSquareInput } from '../../src/models/common/preprocess.js';
+import type { FloatImage } from '../../src/models/common/preprocess.js';
 import { type LandmarksNet, createLandmarksNet } from '../../src/models/landmarks/index.js';
 import { toSourcePoints } from '../../src/models/landmarks/postprocess.js';
-import { FACEAPI_DEMO_DIR, type FaceApiReference, decodeRgb, loadFaceApiReference } from '../reference/faceapi.js';
+import { type FaceApiReference, loadFaceApiReference } from '../reference/faceapi.js';
+import { SAMPLE_IMAGES, maxAbsDiff, referenceFaceCrops, sampleName, squareBatch } from './helpers.js';
 
-const IMAGES = [
-  ...[1, 2, 3, 4, 5, 6].map((i) => path.join(FACEAPI_DEMO_DIR, `sample${i}.jpg`)),
-  path.join(path.dirname(FACEAPI_DEMO_DIR), '..', 'human', 'assets', 'samples.jpg'),
-];
 const VARIANTS = ['full', 'tiny'] as const;
 
 interface Face {
@@ -34,13 +30,6 @@ let engine: Engine;
 const nets = {} as Record<(typeof VARIANTS)[number], LandmarksNet>;
 const faces: Face[] = [];
 
-function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
-}
-
 function maxPointDiff(points: Point[], expected: [number, number][]): number {
   assert.equal(points.length, expected.length);
   return Math.max(...points.map((p, i) => Math.max(Math.abs(p.x - (expected[i] as [number, number])[0]), Math.abs(p.y - (expected[i] as [number, number])[1]))));
@@ -50,15 +39,14 @@ before(async () => {
   ref = await loadFaceApiReference();
   engine = new Engine({ threads: 2 });
   for (const v of VARIANTS) nets[v] = await createLandmarksNet(engine, { variant: v });
-  for (const file of IMAGES) {
-    const image = toFloatImage(await decodeRgb(file));
-    const full = await ref.detectAll(file);
+  for (const file of SAMPLE_IMAGES) {
+    const full = await referenceFaceCrops(ref, file, (f) => f.box);
     const tiny = await ref.detectAll(file, { tinyLandmarks: true });
     assert.equal(tiny.length, full.length);
-    full.forEach((f, i) => {
+    full.forEach(({ face: f, crop }, i) => {
       faces.push({
-        image: path.basename(file),
-        crop: crop(image, clipBox(f.box, image.width, image.height)),
+        image: sampleName(file),
+        crop,
         offset: { x: f.box.x, y: f.box.y },
         expected: { full: f.landmarks, tiny: (tiny[i] as (typeof tiny)[number]).landmarks },
       });
@@ -75,15 +63,12 @@ after(async () => {
 for (const variant of VARIANTS) {
   describe(`landmarks (${variant})`, () => {
     test('raw outputs equal face-api on identical input (max abs diff <= 1e-3)', async (t) => {
-      const inputs = faces.map((f) => toSquareInput(f.crop, 112, true).input.data);
-      const batch = new Float32Array(inputs.length * 112 * 112 * 3);
-      inputs.forEach((d, i) => batch.set(d, i * d.length));
-      const shape = [inputs.length, 112, 112, 3];
+      const { data: batch, dims: shape } = squareBatch(faces.map((f) => f.crop), 112);
       const expected = variant === 'full' ? await ref.faceLandmark68Net(batch, shape) : await ref.faceLandmark68TinyNet(batch, shape);
       const actual = await nets[variant].forwardRaw({ data: batch, dims: shape });
       assert.deepEqual(actual.dims, expected.shape);
-      const diff = maxAbs(actual.data, expected.data);
-      t.diagnostic(`${variant}: raw max abs diff ${diff.toExponential(2)} over ${inputs.length} faces`);
+      const diff = maxAbsDiff(actual.data, expected.data);
+      t.diagnostic(`${variant}: raw max abs diff ${diff.toExponential(2)} over ${faces.length} faces`);
       assert.ok(diff <= 1e-3, `raw max abs diff ${diff}`);
     });
 

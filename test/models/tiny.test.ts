@@ -5,69 +5,33 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { Engine } from '../../src/engine/index.js';
 import { isVisageError } from '../../src/errors.js';
 import { loadImage, type RgbImage } from '../../src/image/index.js';
-import { iou, type Detection } from '../../src/models/common/boxes.js';
+import type { Detection } from '../../src/models/common/boxes.js';
 import { rgbToSquareInput } from '../../src/models/common/preprocess.js';
 import { TINY_ANCHORS, createTinyDetector, type TinyDetector, type TinyOptions } from '../../src/models/tiny/index.js';
 import { toTinyDetections } from '../../src/models/tiny/postprocess.js';
-import { FACEAPI_DEMO_DIR, loadFaceApiReference, type DetectionJson, type FaceApiReference } from '../reference/faceapi.js';
+import { loadFaceApiReference, type FaceApiReference } from '../reference/faceapi.js';
+import { HUMAN_SAMPLES, SAMPLE_IMAGES, assertSameDetections, maxAbsDiff, sampleName } from './helpers.js';
 
 const RAW_TOLERANCE = 1e-3;
-const MIN_IOU = 0.95;
-const SCORE_TOLERANCE = 0.01;
-
-const HUMAN_SAMPLES = path.resolve(import.meta.dirname, '../../node_modules/@vladmandic/human/assets/samples.jpg');
-const IMAGES = [...[1, 2, 3, 4, 5, 6].map((i) => path.join(FACEAPI_DEMO_DIR, `sample${i}.jpg`)), HUMAN_SAMPLES];
+const MATCH = { minIou: 0.95, scoreTolerance: 0.01 };
 
 /** Raw-output cases: every photo at the default size, two photos at other sizes. */
 const RAW_CASES: { image: string; inputSize: number }[] = [
-  ...IMAGES.map((image) => ({ image, inputSize: 416 })),
-  { image: IMAGES[0] as string, inputSize: 320 },
+  ...SAMPLE_IMAGES.map((image) => ({ image, inputSize: 416 })),
+  { image: SAMPLE_IMAGES[0] as string, inputSize: 320 },
   { image: HUMAN_SAMPLES, inputSize: 608 },
 ];
 
 /** End-to-end cases: every photo with face-api's defaults, plus other sizes and thresholds. */
 const DETECTION_CASES: { image: string; options: TinyOptions }[] = [
-  ...IMAGES.map((image) => ({ image, options: {} })),
-  { image: IMAGES[1] as string, options: { minScore: 0.3 } },
-  { image: IMAGES[3] as string, options: { inputSize: 608 } },
+  ...SAMPLE_IMAGES.map((image) => ({ image, options: {} })),
+  { image: SAMPLE_IMAGES[1] as string, options: { minScore: 0.3 } },
+  { image: SAMPLE_IMAGES[3] as string, options: { inputSize: 608 } },
   { image: HUMAN_SAMPLES, options: { inputSize: 608, minScore: 0.3 } },
 ];
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs((a[i] as number) - (b[i] as number)));
-  return max;
-}
-
-/** Pairs each reference detection with the unused visage detection it overlaps most. */
-function assertSameDetections(actual: Detection[], expected: DetectionJson[], label: string): { minIou: number; maxScoreDiff: number } {
-  assert.equal(actual.length, expected.length, `${label}: ${actual.length} faces, reference ${expected.length}`);
-  const unused = new Set(actual.keys());
-  let minIou = 1;
-  let maxScoreDiff = 0;
-  for (const ref of expected) {
-    let best = -1;
-    let bestIou = 0;
-    for (const i of unused) {
-      const v = iou((actual[i] as Detection).box, ref.box);
-      if (v > bestIou) [best, bestIou] = [i, v];
-    }
-    assert.ok(bestIou >= MIN_IOU, `${label}: reference box ${JSON.stringify(ref.box)} best IoU ${bestIou}`);
-    unused.delete(best);
-    const scoreDiff = Math.abs((actual[best] as Detection).score - ref.score);
-    assert.ok(scoreDiff <= SCORE_TOLERANCE, `${label}: score ${(actual[best] as Detection).score} vs ${ref.score}`);
-    minIou = Math.min(minIou, bestIou);
-    maxScoreDiff = Math.max(maxScoreDiff, scoreDiff);
-  }
-  return { minIou, maxScoreDiff };
-}
-
-const name = (file: string) => path.basename(file);
 
 let reference: FaceApiReference;
 let engine: Engine;
@@ -78,7 +42,7 @@ before(async () => {
   reference = await loadFaceApiReference();
   engine = new Engine({ threads: 2 });
   tiny = await createTinyDetector(engine);
-  for (const file of IMAGES) images.set(file, await loadImage(file));
+  for (const file of SAMPLE_IMAGES) images.set(file, await loadImage(file));
 });
 
 after(async () => {
@@ -88,14 +52,14 @@ after(async () => {
 
 describe('Tiny face detector network', () => {
   for (const { image: file, inputSize } of RAW_CASES) {
-    test(`raw grid agrees on ${name(file)} at ${inputSize}`, async (t) => {
+    test(`raw grid agrees on ${sampleName(file)} at ${inputSize}`, async (t) => {
       const { input } = rgbToSquareInput(images.get(file) as RgbImage, inputSize);
       const ours = await tiny.forwardRaw(input.data, inputSize);
       const ref = await reference.tinyFaceDetector(input.data, [1, inputSize, inputSize, 3]);
       assert.deepEqual(ours.dims, ref.shape);
       assert.deepEqual(ours.dims, [1, inputSize / 32, inputSize / 32, TINY_ANCHORS.length * 5]);
       const diff = maxAbsDiff(ours.grid, ref.data);
-      t.diagnostic(`${name(file)} @${inputSize}: grid max abs diff ${diff.toExponential(2)}`);
+      t.diagnostic(`${sampleName(file)} @${inputSize}: grid max abs diff ${diff.toExponential(2)}`);
       assert.ok(diff <= RAW_TOLERANCE, `${diff}`);
     });
   }
@@ -108,22 +72,22 @@ describe('Tiny face detector network', () => {
 
 describe('Tiny face detector detection', () => {
   for (const { image: file, options } of DETECTION_CASES) {
-    test(`detections agree on ${name(file)} ${JSON.stringify(options)}`, async (t) => {
+    test(`detections agree on ${sampleName(file)} ${JSON.stringify(options)}`, async (t) => {
       const ours = await tiny.detect(images.get(file) as RgbImage, options);
       const ref = await reference.detectTiny(file, { inputSize: options.inputSize, scoreThreshold: options.minScore });
-      const { minIou, maxScoreDiff } = assertSameDetections(ours, ref, name(file));
-      t.diagnostic(`${name(file)}: ${ours.length} faces, min IoU ${minIou.toFixed(5)}, max score diff ${maxScoreDiff.toExponential(2)}`);
+      const { minIou, maxScoreDiff } = assertSameDetections(ours, ref, sampleName(file), MATCH);
+      t.diagnostic(`${sampleName(file)}: ${ours.length} faces, min IoU ${minIou.toFixed(5)}, max score diff ${maxScoreDiff.toExponential(2)}`);
     });
   }
 
   test('detectBatch equals detect per image', async () => {
-    const some = IMAGES.slice(0, 3).map((file) => images.get(file) as RgbImage);
+    const some = SAMPLE_IMAGES.slice(0, 3).map((file) => images.get(file) as RgbImage);
     const batched = await tiny.detectBatch(some, { inputSize: 320 });
     for (const [i, image] of some.entries()) assert.deepEqual(batched[i], await tiny.detect(image, { inputSize: 320 }));
   });
 
   test('rejects bad options', async () => {
-    const image = images.get(IMAGES[0] as string) as RgbImage;
+    const image = images.get(SAMPLE_IMAGES[0] as string) as RgbImage;
     for (const options of [{ inputSize: 400 }, { inputSize: 0 }, { minScore: 0 }, { minScore: 1 }, { maxResults: 0 }]) {
       await assert.rejects(tiny.detect(image, options), (err) => isVisageError(err, 'INVALID_ARGUMENT'), JSON.stringify(options));
     }
