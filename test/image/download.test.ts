@@ -1,20 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { isVisageError, type ErrorCode } from '../../src/errors.js';
 import { downloadBytes, isPublicAddress } from '../../src/image/index.js';
+import { LOCAL, SAMPLE, rejectsWith } from './helpers.js';
 import { startServer, type TestServer } from './server.js';
-
-const SAMPLE = readFileSync('node_modules/@vladmandic/face-api/demo/sample1.jpg');
-const LOCAL = { allowPrivateAddresses: true } as const;
-
-function rejectsWith(code: ErrorCode, pattern?: RegExp) {
-  return (err: unknown) => {
-    assert.ok(isVisageError(err, code), `expected VisageError ${code}, got ${String(err)}`);
-    if (pattern) assert.match(err.message, pattern);
-    return true;
-  };
-}
 
 describe('downloadBytes', () => {
   let server: TestServer;

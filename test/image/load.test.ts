@@ -1,25 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { isVisageError, type ErrorCode } from '../../src/errors.js';
 import { decodeImage, loadImage, loadImageBytes, sniffImageFormat, type RgbImage } from '../../src/image/index.js';
+import { LOCAL, SAMPLE, SAMPLE_PATH, rejectsWith } from './helpers.js';
 import { startServer, type TestServer } from './server.js';
-
-const SAMPLE_PATH = 'node_modules/@vladmandic/face-api/demo/sample1.jpg';
-const SAMPLE = readFileSync(SAMPLE_PATH); // a 1920x1280 photo
-const LOCAL = { allowPrivateAddresses: true } as const;
-
-function rejectsWith(code: ErrorCode, pattern?: RegExp) {
-  return (err: unknown) => {
-    assert.ok(isVisageError(err, code), `expected VisageError ${code}, got ${String(err)}`);
-    if (pattern) assert.match(err.message, pattern);
-    return true;
-  };
-}
 
 function assertSamePixels(actual: RgbImage, expected: RgbImage, label: string): void {
   assert.equal(actual.width, expected.width, `${label}: width`);
