@@ -164,8 +164,8 @@ await compare(`age/gender raw x${n}`, () => reference.ageGenderNet(cropInput, cr
 // The reference's MTCNN takes seconds per photo: fewer runs.
 await compare('MTCNN detect sample1 (from file)', () => mtcnnReference.detect(sample1), async (m) => (await m.mtcnn()).detect(await loadImage(sample1)), Math.min(runs, 3));
 
-// The whole chain: every photo, per run; stages summed over the photos, medians over runs.
-const stageRuns = registries.map(() => STAGES.map(() => [] as number[]));
+// The whole chain: every photo, per run, with each run's stages summed over the photos.
+const stageRuns: Record<Stage, number>[][] = registries.map(() => []);
 let faceCount = 0;
 {
   const tasks: Record<string, () => Promise<unknown>> = {
@@ -178,7 +178,7 @@ let faceCount = 0;
       const stages = zeroStages();
       faceCount = 0;
       for (const file of IMAGES) faceCount += await visageChain(models, file, stages);
-      STAGES.forEach((s, k) => stageRuns[i]?.[k]?.push(stages[s]));
+      stageRuns[i]?.push(stages);
     };
   });
   const m = await interleaved(tasks);
@@ -193,10 +193,15 @@ for (const r of rows) {
   console.log(`| ${r.name} | ${r.reference.toFixed(1)} | ${cells.join(' | ')} |`);
 }
 
-console.log(`\nvisage chain by stage (median ms over runs, summed over the ${IMAGES.length} photos):`);
+// The stages of each side's median run (by total), so that they add up to it.
+const total = (stages: Record<Stage, number>) => STAGES.reduce((sum, s) => sum + stages[s], 0);
+const medianRuns = stageRuns.map((list) => [...list.slice(WARMUP)].sort((a, b) => total(a) - total(b))[(list.length - WARMUP) >> 1] as Record<Stage, number>);
+console.log(`\nvisage chain by stage (ms summed over the ${IMAGES.length} photos, in the median run):`);
 console.log(`| stage | ${threadCounts.map((t) => `${t} thread${t > 1 ? 's' : ''}`).join(' | ')} |`);
 console.log(`|---|${threadCounts.map(() => '---').join('|')}|`);
-STAGES.forEach((s, k) => console.log(`| ${s} | ${stageRuns.map((r) => median(r[k] ?? []).toFixed(1)).join(' | ')} |`));
+const cell = (stages: Record<Stage, number>, s: Stage) => `${stages[s].toFixed(1)} (${((100 * stages[s]) / total(stages)).toFixed(0)}%)`;
+for (const s of STAGES) console.log(`| ${s} | ${medianRuns.map((r) => cell(r, s)).join(' | ')} |`);
+console.log(`| total | ${medianRuns.map((r) => total(r).toFixed(1)).join(' | ')} |`);
 
 console.log(`\npeak RSS: visage alone ${visageRss.toFixed(0)} MB; with both references loaded and run ${peakRssMb().toFixed(0)} MB`);
 
