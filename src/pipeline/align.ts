@@ -1,16 +1,61 @@
 /**
- * Face crops for the crop networks, taken as the reference (face-api) takes them:
- * - the descriptor gets the dlib-style box around eyes and mouth (`align({useDlibAlignment})`);
- * - expression and age/gender get the landmarks' bounding box padded by 20% (`alignedRect`).
- * With `rotate`, the descriptor crop is instead warped by a similarity transform that also levels
- * the eyes (same centre and size), for faces that are tilted in the picture.
+ * Face crops for the crop networks.
+ * - 'chip' (the descriptor's default): dlib's face chip, the crop the descriptor was trained on
+ *   (face-api's ResNet is dlib's dlib_face_recognition_resnet_model_v1): a similarity transform
+ *   taking the landmarks onto dlib's mean face shape, 150x150 with padding 0.25.
+ * - 'box': the square face-api itself crops around eyes and mouth (`align({useDlibAlignment})`),
+ *   reproduced exactly, for agreement with face-api.
+ * - 'rotate': that square, turned so that the eyes are level.
+ * Expression and age/gender get face-api's `alignedRect`: the landmarks' box padded by 20%.
  */
 import type { Box, Point, RgbImage } from '../image/types.js';
-import { warpSimilarity, type Pixels, type Similarity } from '../image/warp.js';
+import { estimateSimilarity, warpSimilarity, type Pixels, type Similarity } from '../image/warp.js';
 import { clipBox, type FloatImage } from '../models/common/preprocess.js';
 import { descriptorCropBox } from '../models/descriptor/index.js';
 
-export type AlignMode = 'box' | 'rotate';
+export type AlignMode = 'chip' | 'box' | 'rotate';
+
+/**
+ * dlib's mean face shape (get_face_chip_details): points 17-67 in [0, 1], as x, y pairs.
+ * A fact of dlib's model, not code: the chip is defined by where these points land.
+ */
+const MEAN_FACE_17_67: readonly (readonly [number, number])[] = [
+  [0.000213256, 0.106454], [0.0752622, 0.038915], [0.18113, 0.0187482], [0.29077, 0.0344891], [0.393397, 0.0773906],
+  [0.586856, 0.0773906], [0.689483, 0.0344891], [0.799124, 0.0187482], [0.904991, 0.038915], [0.98004, 0.106454],
+  [0.490127, 0.203352], [0.490127, 0.307009], [0.490127, 0.409805], [0.490127, 0.515625], [0.36688, 0.587326],
+  [0.426036, 0.609345], [0.490127, 0.628106], [0.554217, 0.609345], [0.613373, 0.587326], [0.121737, 0.216423],
+  [0.187122, 0.178758], [0.265825, 0.179852], [0.334606, 0.231733], [0.260918, 0.245099], [0.182743, 0.244077],
+  [0.645647, 0.231733], [0.714428, 0.179852], [0.793132, 0.178758], [0.858516, 0.216423], [0.79751, 0.244077],
+  [0.719335, 0.245099], [0.254149, 0.780233], [0.340985, 0.745405], [0.428858, 0.727388], [0.490127, 0.742578],
+  [0.551395, 0.727388], [0.639268, 0.745405], [0.726104, 0.780233], [0.642159, 0.864805], [0.556721, 0.902192],
+  [0.490127, 0.909281], [0.423532, 0.902192], [0.338094, 0.864805], [0.290379, 0.784792], [0.428096, 0.778746],
+  [0.490127, 0.785343], [0.552157, 0.778746], [0.689874, 0.784792], [0.553364, 0.824182], [0.490127, 0.831803],
+  [0.42689, 0.824182],
+];
+const meanFace = (i: number): Point => {
+  const [x, y] = MEAN_FACE_17_67[i - 17] as readonly [number, number];
+  return { x, y };
+};
+/** dlib uses points 27-54 and 60-64: no jaw, no eyebrows, no lower lip. */
+const CHIP_POINTS = Array.from({ length: 68 }, (_, i) => i).filter((i) => i >= 27 && !(i >= 55 && i <= 59) && !(i >= 65));
+/** The dlib face recognition chip: 150x150, padding 0.25 (dnn_face_recognition_ex). */
+export const CHIP_SIZE = 150;
+const CHIP_PADDING = 0.25;
+const toChip = (p: Point): Point => ({
+  x: ((CHIP_PADDING + p.x) / (2 * CHIP_PADDING + 1)) * CHIP_SIZE,
+  y: ((CHIP_PADDING + p.y) / (2 * CHIP_PADDING + 1)) * CHIP_SIZE,
+});
+
+/** Chip-space targets and the matching image points: 68 landmarks, or MTCNN's 5 mapped onto the same mean face. */
+function chipCorrespondence(landmarks: readonly Point[]): { chip: Point[]; image: Point[] } {
+  if (landmarks.length === 68) {
+    return { chip: CHIP_POINTS.map((i) => toChip(meanFace(i))), image: CHIP_POINTS.map((i) => landmarks[i] as Point) };
+  }
+  // MTCNN: eye centres, nose tip, mouth corners ↔ the same places on the mean face.
+  const eye = (from: number) => mean([36, 37, 38, 39, 40, 41].map((i) => meanFace(i + from)));
+  const chip = [eye(0), eye(6), meanFace(30), meanFace(48), meanFace(54)].map(toChip);
+  return { chip, image: [...landmarks] };
+}
 
 const mean = (pts: readonly Point[]): Point => ({
   x: pts.reduce((s, p) => s + p.x, 0) / pts.length,
@@ -73,11 +118,23 @@ export function cropBox(image: Pixels, box: Box): FloatImage | null {
   return { data: out, width, height, channels: c };
 }
 
+/** The similarity taking chip pixels to image pixels, fitted to the landmarks (least squares). */
+export function chipToImage(landmarks: readonly Point[]): Similarity {
+  const { chip, image } = chipCorrespondence(landmarks);
+  return estimateSimilarity(chip, image);
+}
+
+/** Where dlib's mean face puts landmark `i` (17-67) in the chip, in chip pixels. */
+export function chipPoint(i: number): Point {
+  return toChip(meanFace(i));
+}
+
 /**
- * The descriptor's input crop. 'box' reproduces the reference exactly; 'rotate' samples the
- * same square turned so that the eyes are level.
+ * The descriptor's input crop: dlib's face chip ('chip'), face-api's square ('box'), or that
+ * square with the eyes levelled ('rotate').
  */
 export function descriptorCrop(image: Pixels, landmarks: readonly Point[], mode: AlignMode): FloatImage | null {
+  if (mode === 'chip') return warpSimilarity(image, chipToImage(landmarks), CHIP_SIZE, CHIP_SIZE);
   const box = descriptorBox(landmarks);
   if (mode === 'box') return cropBox(image, box);
   const { leftEye, rightEye } = referencePoints(landmarks);

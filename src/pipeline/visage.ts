@@ -8,6 +8,7 @@ import type { Box, Point, RgbImage } from '../image/types.js';
 import { CALIBRATION, METRICS, confidence, distance } from '../match/index.js';
 import type { Pixels } from '../image/warp.js';
 import type { FloatImage } from '../models/common/preprocess.js';
+import type { DescriptorNet } from '../models/descriptor/index.js';
 import { ModelRegistry } from './models.js';
 import { asPixels, attributeBox, cropBox, descriptorCrop, type AlignMode } from './align.js';
 import {
@@ -29,6 +30,42 @@ import {
   type Visage,
   type VisageOptions,
 } from '../types.js';
+
+/** Margin around the image, as a share of its longer side, for the second detection pass. */
+const RETRY_MARGIN = 0.25;
+
+/** The image centred in a black margin of `margin` pixels on every side. */
+function withMargin(image: RgbImage, margin: number): RgbImage {
+  const width = image.width + 2 * margin;
+  const height = image.height + 2 * margin;
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < image.height; y++) {
+    data.set(image.data.subarray(y * image.width * 3, (y + 1) * image.width * 3), ((y + margin) * width + margin) * 3);
+  }
+  return { data, width, height };
+}
+
+/** A crop mirrored left to right. */
+function mirror(image: FloatImage): FloatImage {
+  const { width, height, channels: c } = image;
+  const data = new Float32Array(image.data.length);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const from = (y * width + x) * c;
+      data.set(image.data.subarray(from, from + c), (y * width + (width - 1 - x)) * c);
+    }
+  return { data, width, height, channels: c };
+}
+
+/** The mean of each crop's descriptor and its mirror image's, computed in one batch. */
+async function averageWithMirror(net: DescriptorNet, crops: readonly FloatImage[]): Promise<Float32Array[]> {
+  const all = await net.describeBatch([...crops, ...crops.map(mirror)]);
+  return crops.map((_, i) => {
+    const a = all[i] as Float32Array;
+    const b = all[i + crops.length] as Float32Array;
+    return a.map((v, k) => (v + (b[k] as number)) / 2);
+  });
+}
 
 const DETECTORS: readonly DetectorName[] = ['ssd', 'tiny', 'mtcnn', 'haar', 'none'];
 const ACTIONS: readonly Action[] = ['emotion', 'age', 'gender'];
@@ -59,10 +96,13 @@ interface FoundFace extends DetectedFace {
 export class VisagePipeline implements Visage {
   private readonly models: ModelRegistry;
   private readonly align: AlignMode;
+  private readonly averageMirror: boolean;
 
   constructor(private readonly options: VisageOptions = {}) {
     this.models = new ModelRegistry(options.threads);
-    this.align = oneOf(options.align, ['box', 'rotate'] as const, 'box', 'align');
+    this.align = oneOf(options.align, ['chip', 'box', 'rotate'] as const, 'chip', 'align');
+    this.averageMirror = options.averageMirror ?? true;
+    if (typeof this.averageMirror !== 'boolean') throw invalid('a boolean', 'averageMirror', options.averageMirror);
   }
 
   private async decode(input: ImageInput): Promise<Decoded> {
@@ -70,8 +110,25 @@ export class VisagePipeline implements Visage {
     return { image, pixels: asPixels(image) };
   }
 
-  /** Boxes (and MTCNN's 5 points) from the chosen detector. */
+  /**
+   * Boxes from the chosen detector. SSD, Tiny and MTCNN miss faces that fill the frame (a tight
+   * portrait such as LFW's: face-api's own SSD scores many below 0.1), so where they find
+   * nothing, they look once more at the image set in a black margin.
+   */
   private async findBoxes(image: RgbImage, detector: DetectorName, options: DetectOptions): Promise<{ box: Box; score: number; landmarks?: Point[] }[]> {
+    const found = await this.runDetector(image, detector, options);
+    if (found.length > 0 || detector === 'none' || detector === 'haar') return found;
+    const margin = Math.round(Math.max(image.width, image.height) * RETRY_MARGIN);
+    const again = await this.runDetector(withMargin(image, margin), detector, options);
+    return again.map((f) => ({
+      ...f,
+      box: { ...f.box, x: f.box.x - margin, y: f.box.y - margin },
+      ...(f.landmarks ? { landmarks: f.landmarks.map((p) => ({ x: p.x - margin, y: p.y - margin })) } : {}),
+    }));
+  }
+
+  /** Boxes (and MTCNN's 5 points) from one detector run. */
+  private async runDetector(image: RgbImage, detector: DetectorName, options: DetectOptions): Promise<{ box: Box; score: number; landmarks?: Point[] }[]> {
     const minScore = options.minScore;
     switch (detector) {
       case 'ssd':
@@ -139,10 +196,14 @@ export class VisagePipeline implements Visage {
 
   private async embed(decoded: Decoded, options: DetectOptions): Promise<RepresentResult> {
     const { detector, faces, wholeImage } = await this.findFaces(decoded, options, true);
-    const crops = faces.map((f) => (f.whole || f.landmarks.length === 0 ? cropBox(decoded.pixels, f.box) : descriptorCrop(decoded.pixels, f.landmarks, this.align)));
+    // A whole-image face is aligned by its landmarks too: a face crop given with 'none' is rarely
+    // framed as the descriptor expects.
+    const crops = faces.map((f) => (f.landmarks.length === 0 ? cropBox(decoded.pixels, f.box) : descriptorCrop(decoded.pixels, f.landmarks, this.align)));
     const usable = faces.map((f, i) => ({ f, crop: crops[i] })).filter((x): x is { f: FoundFace; crop: FloatImage } => x.crop !== null);
     if (usable.length === 0) throw new VisageError('NO_FACE', 'No face crop could be taken from the image');
-    const embeddings = await (await this.models.descriptor()).describeBatch(usable.map((x) => x.crop));
+    const net = await this.models.descriptor();
+    const faceCrops = usable.map((x) => x.crop);
+    const embeddings = this.averageMirror ? await averageWithMirror(net, faceCrops) : await net.describeBatch(faceCrops);
     return {
       model: RECOGNIZER,
       detector,

@@ -1,0 +1,67 @@
+/** Face alignment: the chip transform on synthetic landmarks, and its effect on a real tilted face. */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import sharp from 'sharp';
+import { applySimilarity, estimateSimilarity, invertSimilarity, type Similarity } from '../../src/image/warp.js';
+import { chipPoint, chipToImage } from '../../src/pipeline/align.js';
+import { createVisage, type Visage } from '../../src/index.js';
+import type { Point } from '../../src/image/types.js';
+
+const near = (a: Point, b: Point, tolerance: number, label: string) =>
+  assert.ok(Math.hypot(a.x - b.x, a.y - b.y) <= tolerance, `${label}: (${a.x}, ${a.y}) vs (${b.x}, ${b.y})`);
+
+describe('similarity transforms', () => {
+  test('estimateSimilarity recovers a known rotation, scale and shift', () => {
+    const t: Similarity = { a: 1.7 * Math.cos(0.3), b: 1.7 * Math.sin(0.3), tx: 40, ty: -12 };
+    const from = [{ x: 0, y: 0 }, { x: 10, y: 3 }, { x: -4, y: 8 }, { x: 6, y: -7 }];
+    const fitted = estimateSimilarity(from, from.map((p) => applySimilarity(t, p)));
+    for (const key of ['a', 'b', 'tx', 'ty'] as const) assert.ok(Math.abs(fitted[key] - t[key]) < 1e-9, key);
+    const back = invertSimilarity(fitted);
+    from.forEach((p, i) => near(applySimilarity(back, applySimilarity(t, p)), p, 1e-9, `point ${i}`));
+  });
+
+  test('the chip transform takes a tilted, scaled, shifted face back onto dlib\'s mean face', () => {
+    // A face whose 68 landmarks are the mean face itself, turned 20°, 3x larger, moved.
+    const place: Similarity = { a: 3 * Math.cos(0.35), b: 3 * Math.sin(0.35), tx: 500, ty: 200 };
+    const landmarks = Array.from({ length: 68 }, (_, i) => applySimilarity(place, i >= 17 ? chipPoint(i) : { x: 75, y: 75 }));
+    const toImage = chipToImage(landmarks);
+    for (const i of [27, 30, 36, 45, 48, 54, 62]) near(applySimilarity(toImage, chipPoint(i)), landmarks[i] as Point, 1e-6, `landmark ${i}`);
+  });
+
+  test('five MTCNN points give nearly the same chip as the 68 they summarise', () => {
+    const place: Similarity = { a: 2 * Math.cos(-0.2), b: 2 * Math.sin(-0.2), tx: 300, ty: 120 };
+    const landmarks = Array.from({ length: 68 }, (_, i) => applySimilarity(place, i >= 17 ? chipPoint(i) : { x: 75, y: 75 }));
+    const mean = (ids: number[]) => ({ x: ids.reduce((s, i) => s + (landmarks[i] as Point).x, 0) / ids.length, y: ids.reduce((s, i) => s + (landmarks[i] as Point).y, 0) / ids.length });
+    const five = [mean([36, 37, 38, 39, 40, 41]), mean([42, 43, 44, 45, 46, 47]), landmarks[30] as Point, landmarks[48] as Point, landmarks[54] as Point];
+    const from68 = chipToImage(landmarks);
+    const from5 = chipToImage(five);
+    for (const corner of [{ x: 0, y: 0 }, { x: 150, y: 150 }]) near(applySimilarity(from5, corner), applySimilarity(from68, corner), 1e-6, 'chip corner');
+  });
+});
+
+describe('chip alignment on a real photo', () => {
+  let chip: Visage;
+  let box: Visage;
+  let face: Buffer;
+  let tilted: Buffer;
+
+  before(async () => {
+    [chip, box] = await Promise.all([createVisage(), createVisage({ align: 'box', averageMirror: false })]);
+    const photo = createRequire(import.meta.url).resolve('@vladmandic/face-api/demo/sample3.jpg');
+    // One face with room around it, then the same turned by 25 degrees.
+    face = await sharp(photo).extract({ left: 480, top: 250, width: 420, height: 480 }).jpeg().toBuffer();
+    tilted = await sharp(face).rotate(25, { background: '#000' }).jpeg().toBuffer();
+  });
+
+  after(async () => {
+    await Promise.all([chip.close(), box.close()]);
+  });
+
+  test('levelling the eyes brings a tilted face closer to its upright self than the plain box does', async () => {
+    const withChip = await chip.verify(face, tilted);
+    const withBox = await box.verify(face, tilted);
+    assert.equal(withChip.verified, true);
+    assert.ok(withChip.distance < withBox.distance, `chip ${withChip.distance} vs box ${withBox.distance}`);
+  });
+});
