@@ -87,12 +87,6 @@ interface Decoded {
   pixels: Pixels;
 }
 
-/** A face found in an image, with what the crop networks need. */
-interface FoundFace extends DetectedFace {
-  /** True for the whole-image stand-in (detector 'none' or allowNoFace). */
-  whole: boolean;
-}
-
 export class VisagePipeline implements Visage {
   private readonly models: ModelRegistry;
   private readonly align: AlignMode;
@@ -150,7 +144,7 @@ export class VisagePipeline implements Visage {
   }
 
   /** Faces with landmarks: 68 points from the landmark net, or MTCNN's own 5. */
-  private async findFaces(decoded: Decoded, options: DetectOptions, needFace: boolean): Promise<{ detector: DetectorName; faces: FoundFace[]; wholeImage: boolean }> {
+  private async findFaces(decoded: Decoded, options: DetectOptions, needFace: boolean): Promise<{ detector: DetectorName; faces: DetectedFace[]; wholeImage: boolean }> {
     const detector = oneOf(options.detector, DETECTORS, 'ssd', 'detector');
     const { image, pixels } = decoded;
     const found = await this.findBoxes(image, detector, options);
@@ -172,7 +166,7 @@ export class VisagePipeline implements Visage {
         )
       : [];
     const landmarksOf = new Map(needLandmarks.map((x, k) => [x.i, points[k] as Point[]]));
-    const faces = found.map((f, i) => ({ box: f.box, score: f.score, landmarks: f.landmarks ?? landmarksOf.get(i) ?? [], whole: wholeImage }));
+    const faces = found.map((f, i) => ({ box: f.box, score: f.score, landmarks: f.landmarks ?? landmarksOf.get(i) ?? [] }));
     return { detector, faces, wholeImage };
   }
 
@@ -190,7 +184,7 @@ export class VisagePipeline implements Visage {
       height: decoded.image.height,
       detector,
       wholeImage,
-      faces: faces.map(({ box, score, landmarks }) => ({ box, score, landmarks })),
+      faces,
     };
   }
 
@@ -199,7 +193,7 @@ export class VisagePipeline implements Visage {
     // A whole-image face is aligned by its landmarks too: a face crop given with 'none' is rarely
     // framed as the descriptor expects.
     const crops = faces.map((f) => (f.landmarks.length === 0 ? cropBox(decoded.pixels, f.box) : descriptorCrop(decoded.pixels, f.landmarks, this.align)));
-    const usable = faces.map((f, i) => ({ f, crop: crops[i] })).filter((x): x is { f: FoundFace; crop: FloatImage } => x.crop !== null);
+    const usable = faces.map((f, i) => ({ f, crop: crops[i] })).filter((x): x is { f: DetectedFace; crop: FloatImage } => x.crop !== null);
     if (usable.length === 0) throw new VisageError('NO_FACE', 'No face crop could be taken from the image');
     const net = await this.models.descriptor();
     const faceCrops = usable.map((x) => x.crop);
@@ -278,10 +272,10 @@ export class VisagePipeline implements Visage {
     }
     const decoded = await this.decode(input);
     const { detector, faces, wholeImage } = await this.findFaces(decoded, options, true);
-    // face-api classifies the landmarks' padded bounding box (its alignedRect); MTCNN's 5 points
-    // do not outline the face, so its detection box is used as it is.
-    const crops = faces.map((f) => cropBox(decoded.pixels, f.whole || f.landmarks.length !== 68 ? f.box : attributeBox(f.landmarks)));
-    const usable = faces.map((f, i) => ({ f, crop: crops[i] })).filter((x): x is { f: FoundFace; crop: FloatImage } => x.crop !== null);
+    // face-api classifies the landmarks' padded bounding box (its alignedRect), whole-image faces
+    // included; MTCNN's 5 points do not outline the face, so its detection box is used as it is.
+    const crops = faces.map((f) => cropBox(decoded.pixels, f.landmarks.length === 68 ? attributeBox(f.landmarks) : f.box));
+    const usable = faces.map((f, i) => ({ f, crop: crops[i] })).filter((x): x is { f: DetectedFace; crop: FloatImage } => x.crop !== null);
     const images = usable.map((x) => x.crop);
     const wantEmotion = actions.includes('emotion');
     const wantAgeGender = actions.includes('age') || actions.includes('gender');
