@@ -159,6 +159,18 @@ export function rgbToSquareInput(image: RgbImage, size: number, centre = false):
   return { input: { data: out, width: size, height: size, channels: 3 }, padding };
 }
 
+/** Images as one NHWC batch of padded, resized squares (as `rgbToSquareInput`), with each padding. */
+export function rgbSquareBatch(images: readonly RgbImage[], size: number): { batch: Float32Array; paddings: SquarePadding[] } {
+  const perImage = size * size * 3;
+  const batch = new Float32Array(images.length * perImage);
+  const paddings = images.map((image, i) => {
+    const { input, padding } = rgbToSquareInput(image, size);
+    batch.set(input.data, i * perImage);
+    return padding;
+  });
+  return { batch, paddings };
+}
+
 /**
  * face-api's box.clipAtImageBorders: clip the corner to the image, limit the size to what is
  * left, then floor x, y, width and height each (so a crop may lose a pixel at the far edge).

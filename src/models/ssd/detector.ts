@@ -3,7 +3,7 @@ import { readFaceApiWeights, type Engine, type Model, type Tensor } from '../../
 import { VisageError } from '../../errors.js';
 import type { RgbImage } from '../../image/types.js';
 import { toFaceApiPlacement, type Detection } from '../common/boxes.js';
-import { rgbToSquareInput, type SquarePadding } from '../common/preprocess.js';
+import { rgbSquareBatch } from '../common/preprocess.js';
 import { SSD_ANCHORS, SSD_INPUT_SIZE, SSD_IO, buildSsdGraph } from './graph.js';
 import { toSsdDetections } from './postprocess.js';
 import type { SsdDetector, SsdDetectorOptions, SsdOptions, SsdRawOutput } from './types.js';
@@ -66,12 +66,7 @@ export async function createSsdDetector(engine: Engine, options: SsdDetectorOpti
     const results: Detection[][] = [];
     for (let start = 0; start < images.length; start += maxBatch) {
       const chunk = images.slice(start, start + maxBatch);
-      const batch = new Float32Array(chunk.length * INPUT_VALUES);
-      const paddings: SquarePadding[] = chunk.map((image, i) => {
-        const { input, padding } = rgbToSquareInput(image, SSD_INPUT_SIZE);
-        batch.set(input.data, i * INPUT_VALUES);
-        return padding;
-      });
+      const { batch, paddings } = rgbSquareBatch(chunk, SSD_INPUT_SIZE);
       const { boxes, scores } = await forward(model, batch);
       paddings.forEach((padding, i) => {
         const detections = toSsdDetections(

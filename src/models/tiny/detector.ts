@@ -3,7 +3,7 @@ import { readFaceApiWeights, type Engine, type Model } from '../../engine/index.
 import { VisageError } from '../../errors.js';
 import type { RgbImage } from '../../image/types.js';
 import { toFaceApiPlacement, type Detection } from '../common/boxes.js';
-import { rgbToSquareInput, type SquarePadding } from '../common/preprocess.js';
+import { rgbSquareBatch } from '../common/preprocess.js';
 import { TINY_IO, buildTinyGraph } from './graph.js';
 import { toTinyDetections } from './postprocess.js';
 import type { TinyDetector, TinyDetectorOptions, TinyOptions, TinyRawOutput } from './types.js';
@@ -62,16 +62,10 @@ export async function createTinyDetector(engine: Engine, options: TinyDetectorOp
 
   async function detectBatch(images: readonly RgbImage[], opts?: TinyOptions): Promise<Detection[][]> {
     const { inputSize, minScore, maxResults } = resolveOptions(opts);
-    const perImage = inputSize * inputSize * 3;
     const results: Detection[][] = [];
     for (let start = 0; start < images.length; start += maxBatch) {
       const chunk = images.slice(start, start + maxBatch);
-      const batch = new Float32Array(chunk.length * perImage);
-      const paddings: SquarePadding[] = chunk.map((image, i) => {
-        const { input, padding } = rgbToSquareInput(image, inputSize);
-        batch.set(input.data, i * perImage);
-        return padding;
-      });
+      const { batch, paddings } = rgbSquareBatch(chunk, inputSize);
       const { grid, dims } = await forward(model, batch, inputSize);
       const cells = dims[1] as number;
       const perGrid = grid.length / chunk.length;
