@@ -53,6 +53,13 @@ function convAttrs(kernel: [number, number], opts: ConvOptions, group = 1) {
   };
 }
 
+/** The Conv node's optional bias input: none, or one [out] constant. */
+function convBias(g: GraphBuilder, filter: WeightTensor, bias: WeightTensor | Float32Array | undefined): string[] {
+  if (!bias) return [];
+  const b = bias instanceof Float32Array ? bias : floats(bias);
+  return [g.constant(bias instanceof Float32Array ? `${filter.name}_bias` : bias.name, b, [b.length])];
+}
+
 /** Convolution with a TF [h, w, in, out] filter and an optional bias. */
 export function conv2d(
   g: GraphBuilder,
@@ -62,11 +69,7 @@ export function conv2d(
   opts: ConvOptions = {},
 ): string {
   const { data, dims } = filterToOnnx(filter);
-  const inputs = [x, g.constant(filter.name, data, dims)];
-  if (bias) {
-    const b = bias instanceof Float32Array ? bias : floats(bias);
-    inputs.push(g.constant(bias instanceof Float32Array ? `${filter.name}_bias` : bias.name, b, [b.length]));
-  }
+  const inputs = [x, g.constant(filter.name, data, dims), ...convBias(g, filter, bias)];
   return g.node('Conv', inputs, convAttrs([dims[2] as number, dims[3] as number], opts));
 }
 
@@ -85,11 +88,7 @@ export function depthwiseConv2d(
   for (let y = 0; y < h; y++)
     for (let xx = 0; xx < w; xx++)
       for (let ch = 0; ch < c; ch++) data[(ch * h + y) * w + xx] = src[(y * w + xx) * c + ch] as number;
-  const inputs = [x, g.constant(filter.name, data, [c, 1, h, w])];
-  if (bias) {
-    const b = bias instanceof Float32Array ? bias : floats(bias);
-    inputs.push(g.constant(`${filter.name}_bias`, b, [b.length]));
-  }
+  const inputs = [x, g.constant(filter.name, data, [c, 1, h, w]), ...convBias(g, filter, bias)];
   return g.node('Conv', inputs, convAttrs([h, w], opts, c));
 }
 
