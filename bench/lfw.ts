@@ -234,7 +234,7 @@ function printTable(reports: readonly DetectorReport[]): void {
 /** The block for src/match/thresholds.ts, with the command and date that produced it. */
 function calibrationBlock(r: DetectorReport, command: string): string {
   const round = (x: number) => Number(x.toPrecision(4));
-  const lines = [`// ${r.detector}/${r.align}: ${command} (${new Date().toISOString().slice(0, 10)})`, `  'faceapi-resnet128': {`];
+  const lines = [`// ${r.detector}/${r.align}: ${command} (${new Date().toISOString().slice(0, 10)})`, `  'dlib-resnet128': {`];
   for (const m of METRICS) {
     const c = (r.metrics[m] as MetricReport).calibration;
     if (!c) continue;

@@ -11,7 +11,7 @@ export type { Box, Point } from './image/types.js';
 export type { ImageInput } from './image/index.js';
 
 export type DetectorName = 'ssd' | 'tiny' | 'mtcnn' | 'haar' | 'none';
-export type RecognizerName = 'faceapi-resnet128';
+export type RecognizerName = 'dlib-resnet128';
 export type Metric = 'euclidean' | 'euclidean_l2' | 'cosine';
 export type Action = 'emotion' | 'age' | 'gender';
 export type Emotion = 'angry' | 'disgust' | 'fear' | 'happy' | 'sad' | 'surprise' | 'neutral';
@@ -54,7 +54,7 @@ export interface DetectOptions {
 export interface DetectedFace {
   box: Box;
   score: number;
-  /** 68 points (ssd, tiny, none), 5 points (mtcnn), or none (haar) — in source pixels. */
+  /** 68 points (ssd, tiny, haar, none: from the landmark net) or 5 points (mtcnn), in source pixels. */
   landmarks: Point[];
 }
 

@@ -15,6 +15,7 @@ import {
   type DescriptorNet,
 } from '../../src/models/descriptor/index.js';
 import { isVisageError } from '../../src/errors.js';
+import { faceApiManifest } from '../../src/models/common/packaged.js';
 import { loadFaceApiReference, type FaceApiReference, type FullFaceJson } from '../reference/faceapi.js';
 import { tf, type Tensor4D } from '../reference/tfjs-wasm.js';
 import { SAMPLE_IMAGES, maxAbsDiff, referenceFaceCrops, sampleName, takeData } from './helpers.js';
@@ -69,7 +70,8 @@ const faces: Face[] = [];
 before(async () => {
   reference = await loadFaceApiReference();
   engine = new Engine({ threads: 2 });
-  net = await createDescriptorNet(engine);
+  // face-api's own (quantised) weights, so both sides compute the same function.
+  net = await createDescriptorNet(engine, { weightsPath: faceApiManifest('face_recognition_model') });
   for (const file of SAMPLE_IMAGES) {
     const crops = await referenceFaceCrops(reference, file, (face) => descriptorCropBox(face.landmarks.map(([x, y]) => ({ x, y }))));
     for (const { face, crop } of crops) faces.push({ image: sampleName(file), reference: face, crop });
@@ -153,7 +155,7 @@ describe('descriptor network', () => {
   test('a batch gives the same descriptors as one face at a time', async (t) => {
     const crops = faces.map((f) => f.crop);
     const single = await Promise.all(crops.map((c) => net.describe(c)));
-    const chunked = await createDescriptorNet(engine, { maxBatch: 8 });
+    const chunked = await createDescriptorNet(engine, { weightsPath: faceApiManifest('face_recognition_model'), maxBatch: 8 });
     for (const batched of [await net.describeBatch(crops), await chunked.describeBatch(crops)]) {
       assert.equal(batched.length, single.length);
       const diff = Math.max(...batched.map((d, i) => maxAbsDiff(d, single[i] as Float32Array)));

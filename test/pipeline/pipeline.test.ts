@@ -25,6 +25,8 @@ import {
   type Visage,
 } from '../../src/index.js';
 import { iou } from '../../src/models/common/boxes.js';
+import { Engine } from '../../src/engine/index.js';
+import { createSsdDetector } from '../../src/models/ssd/index.js';
 
 const DEMO = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
 const sample = (i: number) => path.join(DEMO, `sample${i}.jpg`);
@@ -63,13 +65,13 @@ describe('verify', () => {
   for (const detector of ['ssd', 'tiny', 'mtcnn', 'haar'] as const) {
     test(`a photo and its mirror image are the same person (${detector})`, async () => {
       const result = await visage.verify(photo, mirror, { detector });
-      const calibration = CALIBRATION['faceapi-resnet128'].euclidean;
+      const calibration = CALIBRATION['dlib-resnet128'].euclidean;
       assert.equal(result.verified, true, `distance ${result.distance}`);
       assert.equal(result.metric, 'euclidean');
       assert.equal(result.threshold, calibration.threshold);
       assert.ok(result.distance >= 0 && result.distance <= result.threshold, `distance ${result.distance}`);
       assert.ok(result.confidence > 0.5 && result.confidence <= 1, `confidence ${result.confidence}`);
-      assert.equal(result.model, 'faceapi-resnet128');
+      assert.equal(result.model, 'dlib-resnet128');
       assert.equal(result.detector, detector);
       assert.ok(result.timeMs > 0);
       const { a, b } = result.faces;
@@ -92,6 +94,26 @@ describe('verify', () => {
     // The closest of the two decided, and the result names it.
     const decided = result.faces.b;
     assert.ok(decided && found.faces.some((f) => iou(f.box, decided) > 0.99));
+  });
+
+  test('a tight portrait the detector misses at first is found, and is the same person', async () => {
+    // sample6's second face cropped to its landmarks' box and enlarged: SSD alone finds nothing
+    // in it; the pipeline finds it by looking again with a margin around the image.
+    const portrait = await jpeg(sharp(sample(6)).extract({ left: 1166, top: 380, width: 208, height: 208 }).resize(250, 250));
+    const engine = new Engine({ threads: 1 });
+    try {
+      const ssd = await createSsdDetector(engine);
+      assert.equal((await ssd.detect(await loadImage(portrait))).length, 0, 'precondition: SSD alone misses this face');
+    } finally {
+      await engine.dispose();
+    }
+    const { faces, wholeImage } = await visage.detect(portrait);
+    assert.equal(wholeImage, false);
+    assert.equal(faces.length, 1);
+    assert.ok(contains(faces[0]?.box as Box, 125, 125), `box ${JSON.stringify(faces[0]?.box)} around the centre`);
+    const result = await visage.verify(portrait, sample(6));
+    assert.equal(result.verified, true, `distance ${result.distance}`);
+    assert.ok(result.faces.b && contains(result.faces.b, 1166 + 104, 380 + 104), `decided by ${JSON.stringify(result.faces.b)}`);
   });
 
   test('embeddings given as inputs give the same result as the images', async () => {

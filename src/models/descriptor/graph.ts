@@ -23,8 +23,29 @@ export const DESCRIPTOR_SIZE = 128;
 export const DESCRIPTOR_INPUT_NAME = 'input';
 export const DESCRIPTOR_OUTPUT_NAME = 'descriptor';
 
-/** Per-channel RGB means face-api subtracts before dividing by 255. */
+/** Per-channel RGB means subtracted from the input (dlib's input_rgb_image_sized, kept by face-api). */
 const MEAN_RGB = [122.782, 117.001, 104.298];
+
+/**
+ * What the centred pixels are divided by: dlib trained with 256; face-api divides by 255. Each
+ * set of weights runs with its own source's value, so each matches its reference.
+ */
+export type PixelDivisor = 255 | 256;
+
+/** The residual blocks in order, and whether each halves the resolution. */
+const RESIDUAL_BLOCKS: readonly (readonly [string, boolean])[] = [
+  ['conv32_1', false], ['conv32_2', false], ['conv32_3', false],
+  ['conv64_down', true], ['conv64_1', false], ['conv64_2', false], ['conv64_3', false],
+  ['conv128_down', true], ['conv128_1', false], ['conv128_2', false],
+  ['conv256_down', true], ['conv256_1', false], ['conv256_2', false],
+  ['conv256_down_out', true],
+];
+
+/** Every convolution's weight prefix, input side first (each has conv/filters, conv/bias, scale/weights, scale/biases). */
+export const DESCRIPTOR_CONV_LAYERS: readonly string[] = [
+  'conv32_down',
+  ...RESIDUAL_BLOCKS.flatMap(([prefix]) => [`${prefix}/conv1`, `${prefix}/conv2`]),
+];
 
 /** An activation and its static NCHW shape (needed to pad the down-sampling blocks). */
 interface Activation {
@@ -87,13 +108,13 @@ function residualDown(g: GraphBuilder, w: WeightMap, x: Activation, prefix: stri
   return { name: relu(g, g.node('Add', [shortcut, branch])), channels: b.channels, size: pooledSize };
 }
 
-/** Builds the descriptor network from face-api's `face_recognition_model` weights. */
-export function buildDescriptorGraph(w: WeightMap): Uint8Array {
+/** Builds the descriptor network from its weights under face-api's names (face-api's own, or dlib's mapped onto them). */
+export function buildDescriptorGraph(w: WeightMap, pixelDivisor: PixelDivisor = 255): Uint8Array {
   const g = new GraphBuilder('face_recognition_net');
   const input = g.input(DESCRIPTOR_INPUT_NAME, ['batch', DESCRIPTOR_INPUT_SIZE, DESCRIPTOR_INPUT_SIZE, 3]);
-  // Same order of operations as face-api: subtract the mean, then divide (not multiply) by 255.
+  // Same order of operations as the references: subtract the mean, then divide (not multiply).
   const centred = g.node('Sub', [input, g.constant('mean_rgb', Float32Array.from(MEAN_RGB), [3])]);
-  const normalised = g.node('Div', [centred, g.scalar('pixel_range', 255)]);
+  const normalised = g.node('Div', [centred, g.scalar('pixel_range', pixelDivisor)]);
 
   let x: Activation = { name: nhwcToNchw(g, normalised), channels: 3, size: DESCRIPTOR_INPUT_SIZE };
   x = convLayer(g, w, x, 'conv32_down', 2, true);
@@ -103,14 +124,7 @@ export function buildDescriptorGraph(w: WeightMap): Uint8Array {
     size: Math.floor((x.size - 3) / 2) + 1,
   };
 
-  const blocks: [string, boolean][] = [
-    ['conv32_1', false], ['conv32_2', false], ['conv32_3', false],
-    ['conv64_down', true], ['conv64_1', false], ['conv64_2', false], ['conv64_3', false],
-    ['conv128_down', true], ['conv128_1', false], ['conv128_2', false],
-    ['conv256_down', true], ['conv256_1', false], ['conv256_2', false],
-    ['conv256_down_out', true],
-  ];
-  for (const [prefix, down] of blocks) x = down ? residualDown(g, w, x, prefix) : residual(g, w, x, prefix);
+  for (const [prefix, down] of RESIDUAL_BLOCKS) x = down ? residualDown(g, w, x, prefix) : residual(g, w, x, prefix);
 
   const descriptor = dense(g, globalAvgPool(g, x.name), weight(w, 'fc'));
   g.output(descriptor, DESCRIPTOR_OUTPUT_NAME, ['batch', DESCRIPTOR_SIZE]);

@@ -1,4 +1,4 @@
-import { faceApiManifest, positiveInteger } from '../common/packaged.js';
+import { dlibModel, positiveInteger } from '../common/packaged.js';
 import { readFaceApiWeights, type Engine, type Model } from '../../engine/index.js';
 import { VisageError } from '../../errors.js';
 import {
@@ -8,6 +8,7 @@ import {
   DESCRIPTOR_SIZE,
   buildDescriptorGraph,
 } from './graph.js';
+import { readDlibDescriptorWeights } from './dlib-weights.js';
 import { prepareDescriptorInput, type FaceCrop } from './preprocess.js';
 import type { DescriptorNet, DescriptorOptions } from './types.js';
 
@@ -35,10 +36,13 @@ async function forward(model: Model, nhwc: Float32Array): Promise<Float32Array> 
  * const descriptor = await net.describe(faceCrop); // Float32Array(128)
  */
 export async function createDescriptorNet(engine: Engine, options: DescriptorOptions = {}): Promise<DescriptorNet> {
-  const weightsPath = options.weightsPath ?? faceApiManifest('face_recognition_model');
+  const weightsPath = options.weightsPath ?? dlibModel('dlib_face_recognition_resnet_model_v1');
   const maxBatch = positiveInteger(options.maxBatch ?? 32, 'maxBatch');
+  // Each source with its own input scaling: dlib's file as dlib runs it, face-api's as face-api does.
   const model = await engine.load(`descriptor:${weightsPath}`, async () =>
-    buildDescriptorGraph(await readFaceApiWeights(weightsPath)),
+    weightsPath.endsWith('.dat')
+      ? buildDescriptorGraph(await readDlibDescriptorWeights(weightsPath), 256)
+      : buildDescriptorGraph(await readFaceApiWeights(weightsPath), 255),
   );
 
   async function describeBatch(faces: readonly FaceCrop[]): Promise<Float32Array[]> {

