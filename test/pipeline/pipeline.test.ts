@@ -116,6 +116,26 @@ describe('verify', () => {
     assert.ok(result.faces.b && contains(result.faces.b, 1166 + 104, 380 + 104), `decided by ${JSON.stringify(result.faces.b)}`);
   });
 
+  test('a frame-filling face SSD misses even in a margin is found by the cascade, and is the same person', async () => {
+    // sample5's first face cut square around its forehead and chin, enlarged to 250 pixels.
+    const portrait = await jpeg(sharp(sample(5)).extract({ left: 758, top: 112, width: 215, height: 215 }).resize(250, 250));
+    const engine = new Engine({ threads: 1 });
+    try {
+      const ssd = await createSsdDetector(engine);
+      assert.equal((await ssd.detect(await loadImage(portrait))).length, 0, 'precondition: SSD alone misses this face');
+    } finally {
+      await engine.dispose();
+    }
+    const { faces } = await visage.detect(portrait);
+    assert.equal(faces.length, 1);
+    // The cascade has no calibrated score: its detections score 1.
+    assert.equal(faces[0]?.score, 1, 'found by the cascade');
+    assert.ok((faces[0]?.box.width ?? 0) >= 100 && contains(faces[0]?.box as Box, 125, 125), `box ${JSON.stringify(faces[0]?.box)}`);
+    const result = await visage.verify(portrait, sample(5));
+    assert.equal(result.verified, true, `distance ${result.distance}`);
+    assert.ok(result.faces.b && contains(result.faces.b, 758 + 107, 112 + 107), `decided by ${JSON.stringify(result.faces.b)}`);
+  });
+
   test('embeddings given as inputs give the same result as the images', async () => {
     const face = await extract(sample(3), 950, 100, 470, 520);
     const flipped = await jpeg(sharp(face).flop());
