@@ -47,6 +47,20 @@ const extract = (file: string, left: number, top: number, width: number, height:
 const isCode = (code: string) => (err: unknown) => isVisageError(err) && err.code === code;
 const contains = (box: Box, x: number, y: number) => x >= box.x && x <= box.x + box.width && y >= box.y && y <= box.y + box.height;
 
+/** A square of `side` pixels cut from a photo and enlarged to 250, an LFW-like tight portrait. */
+const squarePortrait = (file: string, left: number, top: number, side: number) => jpeg(sharp(file).extract({ left, top, width: side, height: side }).resize(250, 250));
+
+/** Precondition of the second-look tests: the SSD network on its own finds no face in the image. */
+async function assertSsdAloneMisses(image: Buffer): Promise<void> {
+  const engine = new Engine({ threads: 1 });
+  try {
+    const ssd = await createSsdDetector(engine);
+    assert.equal((await ssd.detect(await loadImage(image))).length, 0, 'precondition: SSD alone misses this face');
+  } finally {
+    await engine.dispose();
+  }
+}
+
 function assertInside(box: Box, width: number, height: number, what: string): void {
   assert.ok(box.x >= 0 && box.y >= 0 && box.x + box.width <= width && box.y + box.height <= height, `${what}: ${JSON.stringify(box)} outside ${width}x${height}`);
 }
@@ -99,14 +113,8 @@ describe('verify', () => {
   test('a tight portrait the detector misses at first is found, and is the same person', async () => {
     // sample6's second face cropped to its landmarks' box and enlarged: SSD alone finds nothing
     // in it; the pipeline finds it by looking again with a margin around the image.
-    const portrait = await jpeg(sharp(sample(6)).extract({ left: 1166, top: 380, width: 208, height: 208 }).resize(250, 250));
-    const engine = new Engine({ threads: 1 });
-    try {
-      const ssd = await createSsdDetector(engine);
-      assert.equal((await ssd.detect(await loadImage(portrait))).length, 0, 'precondition: SSD alone misses this face');
-    } finally {
-      await engine.dispose();
-    }
+    const portrait = await squarePortrait(sample(6), 1166, 380, 208);
+    await assertSsdAloneMisses(portrait);
     const { faces, wholeImage } = await visage.detect(portrait);
     assert.equal(wholeImage, false);
     assert.equal(faces.length, 1);
@@ -118,14 +126,8 @@ describe('verify', () => {
 
   test('a frame-filling face SSD misses even in a margin is found by the cascade, and is the same person', async () => {
     // sample5's first face cut square around its forehead and chin, enlarged to 250 pixels.
-    const portrait = await jpeg(sharp(sample(5)).extract({ left: 758, top: 112, width: 215, height: 215 }).resize(250, 250));
-    const engine = new Engine({ threads: 1 });
-    try {
-      const ssd = await createSsdDetector(engine);
-      assert.equal((await ssd.detect(await loadImage(portrait))).length, 0, 'precondition: SSD alone misses this face');
-    } finally {
-      await engine.dispose();
-    }
+    const portrait = await squarePortrait(sample(5), 758, 112, 215);
+    await assertSsdAloneMisses(portrait);
     const { faces } = await visage.detect(portrait);
     assert.equal(faces.length, 1);
     // The cascade has no calibrated score: its detections score 1.
