@@ -6,7 +6,14 @@
  * src/match/thresholds.ts.
  *
  *   node --import tsx bench/lfw.ts [folder] [--detector ssd|tiny|mtcnn|haar|none|all]
+ *     [--recognizer dlib,mobilefacenet,fusion] [--fuse] [--embeddings cache.json]
  *     [--align MODE] [--limit N] [--min-score S] [--pad P] [--calibrate] [--json out.json] [--threads N]
+ *
+ * `--recognizer` takes a comma-separated list (default: the library's default); each is run on
+ * every image. `--fuse` (with dlib and mobilefacenet both listed) also scores the fusion from the
+ * two parts' embeddings: each held-out fold with weights 1/σ fitted on the other folds, and prints
+ * the weights over all pairs for src/match/thresholds.ts. `--embeddings F` keeps every image's
+ * embeddings in F (read back where present), so a re-evaluation embeds nothing again.
  *
  * `folder` defaults to ../shared/datasets/lfw-dev from the project root. `--align` is passed to
  * createVisage, which checks it (default: the library's own, reported as "default").
@@ -24,7 +31,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { createVisage, distance, isVisageError, type DetectorName, type Metric, type RepresentResult, type Visage, type VisageOptions } from '../src/index.js';
+import { createVisage, distance, isVisageError, type DetectorName, type Metric, type RecognizerName, type RepresentResult, type Visage, type VisageOptions } from '../src/index.js';
 import {
   accuracyAt,
   bestThreshold,
@@ -56,6 +63,9 @@ const { values: args, positionals } = parseArgs({
     calibrate: { type: 'boolean', default: false },
     json: { type: 'string' },
     threads: { type: 'string' },
+    recognizer: { type: 'string' },
+    fuse: { type: 'boolean', default: false },
+    embeddings: { type: 'string' },
   },
 });
 
@@ -112,15 +122,16 @@ async function input(file: string): Promise<string | Buffer> {
   return sharp(file).extend({ top: pad, bottom: pad, left: pad, right: pad, background: { r: 0, g: 0, b: 0 } }).png({ compressionLevel: 0 }).toBuffer();
 }
 
-async function embedImage(visage: Visage, file: string, detector: DetectorName, size: { width: number; height: number }): Promise<Embedded> {
+async function embedImage(visage: Visage, file: string, detector: DetectorName, recognizer: RecognizerName | undefined, size: { width: number; height: number }): Promise<Embedded> {
   const image = await input(file);
   let result: RepresentResult;
+  const rec = recognizer === undefined ? {} : { recognizer };
   try {
-    result = await visage.represent(image, { detector, allowNoFace: true, ...(minScore === undefined ? {} : { minScore }) });
+    result = await visage.represent(image, { detector, allowNoFace: true, ...rec, ...(minScore === undefined ? {} : { minScore }) });
   } catch (error) {
     // A detection whose crop falls outside the image: fall back to the whole image as well.
     if (!isVisageError(error) || error.code !== 'NO_FACE') throw error;
-    result = await visage.represent(image, { detector: 'none' });
+    result = await visage.represent(image, { detector: 'none', ...rec });
     return { embedding: (result.faces[0] as RepresentResult['faces'][number]).embedding, notDetected: true, faces: 0 };
   }
   const face = result.faces[subjectIndex(result, size.width, size.height)] as RepresentResult['faces'][number];
@@ -141,6 +152,7 @@ interface MetricReport {
 
 interface DetectorReport {
   detector: DetectorName;
+  recognizer: string;
   align: string;
   images: number;
   pairs: number;
@@ -188,23 +200,44 @@ function evaluate(folds: readonly LfwPair[][], embedded: ReadonlyMap<string, Emb
   return report;
 }
 
-async function runDetector(visage: Visage, detector: DetectorName, folds: readonly LfwPair[][], files: readonly string[]): Promise<DetectorReport> {
+/** Embeddings kept between runs, by `detector/recognizer/align/pad/min-score` and image. */
+type EmbeddingCache = Record<string, { seconds: number; images: Record<string, Embedded> }>;
+const cache: EmbeddingCache = args.embeddings ? await readFile(args.embeddings, 'utf8').then((t) => JSON.parse(t) as EmbeddingCache, () => ({})) : {};
+
+async function embedAll(visage: Visage, detector: DetectorName, recognizer: RecognizerName | undefined, files: readonly string[]): Promise<{ embedded: Map<string, Embedded>; seconds: number }> {
+  const key = [detector, recognizer ?? 'default', alignLabel, pad, minScore ?? ''].join('/');
+  const kept = cache[key];
+  if (kept && files.every((f) => kept.images[f])) return { embedded: new Map(files.map((f) => [f, kept.images[f] as Embedded])), seconds: kept.seconds };
   const embedded = new Map<string, Embedded>();
   const started = performance.now();
   // Every LFW image is 250x250, the subject at its centre.
   const size = { width: 250 + 2 * pad, height: 250 + 2 * pad };
   for (const [i, file] of files.entries()) {
-    embedded.set(file, await embedImage(visage, path.join(folder, 'images', file), detector, size));
+    embedded.set(file, await embedImage(visage, path.join(folder, 'images', file), detector, recognizer, size));
     if ((i + 1) % 200 === 0 || i + 1 === files.length) {
       const seconds = (performance.now() - started) / 1000;
       const missed = [...embedded.values()].filter((e) => e.notDetected).length;
-      process.stderr.write(`${detector}/${alignLabel}: ${i + 1}/${files.length} images, ${((i + 1) / seconds).toFixed(1)} img/s, not detected ${missed}\n`);
+      process.stderr.write(`${detector}/${recognizer ?? 'default'}/${alignLabel}: ${i + 1}/${files.length} images, ${((i + 1) / seconds).toFixed(1)} img/s, not detected ${missed}\n`);
     }
   }
   const seconds = (performance.now() - started) / 1000;
+  if (args.embeddings) {
+    cache[key] = { seconds, images: Object.fromEntries(embedded) };
+    await writeFile(args.embeddings, JSON.stringify(cache));
+  }
+  return { embedded, seconds };
+}
+
+async function runDetector(visage: Visage, detector: DetectorName, recognizer: RecognizerName | undefined, folds: readonly LfwPair[][], files: readonly string[]): Promise<{ report: DetectorReport; embedded: Map<string, Embedded> }> {
+  const { embedded, seconds } = await embedAll(visage, detector, recognizer, files);
+  return { report: report(detector, recognizer ?? 'default', embedded, seconds, folds, files), embedded };
+}
+
+function report(detector: DetectorName, recognizer: string, embedded: ReadonlyMap<string, Embedded>, seconds: number, folds: readonly LfwPair[][], files: readonly string[], metrics: readonly Metric[] = METRICS, evaluator = evaluate): DetectorReport {
   const notDetectedImages = files.filter((f) => embedded.get(f)?.notDetected);
   return {
     detector,
+    recognizer,
     align: alignLabel,
     images: files.length,
     pairs: folds.reduce((s, f) => s + f.length, 0),
@@ -213,20 +246,64 @@ async function runDetector(visage: Visage, detector: DetectorName, folds: readon
     multiFaceImages: files.filter((f) => (embedded.get(f)?.faces ?? 0) > 1).length,
     seconds,
     imagesPerSecond: files.length / seconds,
-    metrics: Object.fromEntries(METRICS.map((m) => [m, evaluate(folds, embedded, m, args.calibrate)])),
+    metrics: Object.fromEntries(metrics.map((m) => [m, evaluator(folds, embedded, m, args.calibrate)])),
+  };
+}
+
+const normalised = (v: readonly number[]) => {
+  const n = Math.hypot(...v) || 1;
+  return v.map((x) => x / n);
+};
+const dot = (a: readonly number[], b: readonly number[]) => a.reduce((s, x, i) => s + x * (b[i] as number), 0);
+
+/** Standard deviation of a part's cosine similarities over the given pairs. */
+function cosineStd(pairs: readonly LfwPair[], part: ReadonlyMap<string, Embedded>): number {
+  const sims = pairs.map((p) => dot(normalised((part.get(imageFile(p.a)) as Embedded).embedding), normalised((part.get(imageFile(p.b)) as Embedded).embedding)));
+  return meanStd(sims).std;
+}
+
+/** The fusion embedding as the library builds it: the normalised parts, each times sqrt(weight), concatenated. */
+function fuse(a: ReadonlyMap<string, Embedded>, b: ReadonlyMap<string, Embedded>, wa: number, wb: number): Map<string, Embedded> {
+  return new Map([...a].map(([file, ea]) => {
+    const eb = b.get(file) as Embedded;
+    const embedding = [...normalised(ea.embedding).map((x) => x * Math.sqrt(wa)), ...normalised(eb.embedding).map((x) => x * Math.sqrt(wb))];
+    return [file, { ...ea, embedding, notDetected: ea.notDetected || eb.notDetected }];
+  }));
+}
+
+/** Fusion weights 1/σ from the given pairs. */
+function fusionWeights(pairs: readonly LfwPair[], a: ReadonlyMap<string, Embedded>, b: ReadonlyMap<string, Embedded>): [number, number] {
+  return [1 / cosineStd(pairs, a), 1 / cosineStd(pairs, b)];
+}
+
+/**
+ * The fusion evaluated fold by fold with weights fitted on the other folds only (the protocol's
+ * threshold is fitted there too); AUC, TAR and the calibration use the weights of all pairs.
+ */
+function fusionEvaluator(a: ReadonlyMap<string, Embedded>, b: ReadonlyMap<string, Embedded>) {
+  return (folds: readonly LfwPair[][], _embedded: ReadonlyMap<string, Embedded>, metric: Metric, calibrate: boolean): MetricReport => {
+    const [wa, wb] = fusionWeights(folds.flat(), a, b);
+    const overall = evaluate(folds, fuse(a, b, wa, wb), metric, calibrate);
+    const perFold = folds.map((_, f) => {
+      const [fa, fb] = fusionWeights(folds.filter((_, k) => k !== f).flat(), a, b);
+      return evaluate(folds, fuse(a, b, fa, fb), metric, false).folds[f] as { threshold: number; accuracy: number };
+    });
+    const { mean, std } = meanStd(perFold.map((x) => x.accuracy));
+    return { ...overall, folds: perFold, mean, std };
   };
 }
 
 const pct = (x: number, digits = 2) => (100 * x).toFixed(digits);
 
 function printTable(reports: readonly DetectorReport[]): void {
-  console.log('| detector | align | metric | accuracy % (mean ± std) | AUC | TAR@FAR=1e-2 % | TAR@FAR=1e-3 % | not detected | errors (with a not-detected image) | images/s |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| detector | recognizer | align | metric | accuracy % (mean ± std) | AUC | TAR@FAR=1e-2 % | TAR@FAR=1e-3 % | not detected | errors (with a not-detected image) | images/s |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of reports) {
     for (const m of METRICS) {
-      const x = r.metrics[m] as MetricReport;
+      const x = r.metrics[m];
+      if (!x) continue;
       const notDetected = r.detector === 'none' ? 'n/a' : `${r.notDetected}/${r.images}`;
-      console.log(`| ${r.detector} | ${r.align} | ${m} | ${pct(x.mean)} ± ${pct(x.std)} | ${x.auc.toFixed(4)} | ${pct(x.tar['0.01']?.tar ?? Number.NaN)} | ${pct(x.tar['0.001']?.tar ?? Number.NaN)} | ${notDetected} | ${x.errors.length} (${x.errors.filter((e) => e.notDetected).length}) | ${r.imagesPerSecond.toFixed(1)} |`);
+      console.log(`| ${r.detector} | ${r.recognizer} | ${r.align} | ${m} | ${pct(x.mean)} ± ${pct(x.std)} | ${x.auc.toFixed(4)} | ${pct(x.tar['0.01']?.tar ?? Number.NaN)} | ${pct(x.tar['0.001']?.tar ?? Number.NaN)} | ${notDetected} | ${x.errors.length} (${x.errors.filter((e) => e.notDetected).length}) | ${r.imagesPerSecond.toFixed(1)} |`);
     }
   }
 }
@@ -234,9 +311,9 @@ function printTable(reports: readonly DetectorReport[]): void {
 /** The block for src/match/thresholds.ts, with the command and date that produced it. */
 function calibrationBlock(r: DetectorReport, command: string): string {
   const round = (x: number) => Number(x.toPrecision(4));
-  const lines = [`// ${r.detector}/${r.align}: ${command} (${new Date().toISOString().slice(0, 10)})`, `  'dlib-resnet128': {`];
+  const lines = [`// ${r.detector}/${r.recognizer}/${r.align}: ${command} (${new Date().toISOString().slice(0, 10)})`, `  '${r.recognizer}': {`];
   for (const m of METRICS) {
-    const c = (r.metrics[m] as MetricReport).calibration;
+    const c = r.metrics[m]?.calibration;
     if (!c) continue;
     lines.push(`    ${m}: { threshold: ${round(c.threshold)}, scale: ${round(c.scale)} }, // accuracy ${pct(c.allPairsAccuracy)}% all pairs, fold mean ${pct(c.foldMeanAccuracy)}%`);
   }
@@ -249,12 +326,28 @@ const folds = limit === undefined ? allFolds : allFolds.map((fold) => [...fold.f
 const files = [...new Set(folds.flat().flatMap((p) => [imageFile(p.a), imageFile(p.b)]))].sort();
 process.stderr.write(`${folder}: ${folds.length} folds, ${folds.reduce((s, f) => s + f.length, 0)} pairs, ${files.length} images\n`);
 
+const recognizers: (RecognizerName | undefined)[] = args.recognizer === undefined ? [undefined] : args.recognizer.split(',').map((r) => r.trim() as RecognizerName);
 const visage = await createVisage({ ...(align === undefined ? {} : { align }), ...(threads === undefined ? {} : { threads }) }).catch((error: unknown) =>
   fail(error instanceof Error ? error.message : String(error)),
 );
 const reports: DetectorReport[] = [];
 try {
-  for (const detector of detectors) reports.push(await runDetector(visage, detector, folds, files));
+  for (const detector of detectors) {
+    const parts = new Map<string, Map<string, Embedded>>();
+    for (const recognizer of recognizers) {
+      const { report: r, embedded } = await runDetector(visage, detector, recognizer, folds, files);
+      reports.push(r);
+      parts.set(recognizer ?? 'default', embedded);
+    }
+    const [a, b] = [parts.get('dlib'), parts.get('mobilefacenet')];
+    if (args.fuse && a && b) {
+      const [wa, wb] = fusionWeights(folds.flat(), a, b);
+      process.stderr.write(`fusion weights over all pairs (1/σ of cosine similarity): dlib-resnet128 ${wa.toPrecision(4)}, mobilefacenet-192 ${wb.toPrecision(4)}\n`);
+      const r = report(detector, 'fused parts', fuse(a, b, wa, wb), Number.NaN, folds, files, ['cosine'], fusionEvaluator(a, b));
+      reports.push(r);
+      console.log(`FUSION_WEIGHTS: { 'dlib-resnet128': ${wa.toPrecision(4)}, 'mobilefacenet-192': ${wb.toPrecision(4)} }`);
+    }
+  }
 } finally {
   await visage.close();
 }

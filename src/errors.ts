@@ -10,6 +10,8 @@ export const ERROR_CODES = {
   FILE_NOT_FOUND: { status: 404, description: 'No file at the given path' },
   INVALID_ARGUMENT: { status: 400, description: 'An option or argument has the wrong type or value' },
   NO_FACE: { status: 422, description: 'No face was found where one is needed' },
+  INVALID_MODEL: { status: 500, description: 'A model file is unreadable, truncated, of the wrong format or shape, or uses an operator visage cannot convert' },
+  MODEL_MISMATCH: { status: 400, description: 'Embeddings (or a gallery) of one recogniser used with another' },
   MODEL_ERROR: { status: 500, description: 'A network failed to load or run' },
 } as const;
 

@@ -11,7 +11,40 @@ export type { Box, Point } from './image/types.js';
 export type { ImageInput } from './image/index.js';
 
 export type DetectorName = 'ssd' | 'tiny' | 'mtcnn' | 'haar' | 'none';
-export type RecognizerName = 'dlib-resnet128';
+/** The built-in recognisers (see `VisageOptions.recognizer`). */
+export type RecognizerName = 'dlib' | 'mobilefacenet' | 'fusion';
+/** The model names embeddings of the built-in recognisers carry. */
+export type BuiltinModel = 'dlib-resnet128' | 'mobilefacenet-192' | 'fusion-dlib-mobilefacenet';
+
+/**
+ * A user's own recogniser: an ONNX (or TFLite) file taking square face crops, e.g. an exported
+ * ArcFace (112, 'arcface', rgb, mean 127.5, std 128) or facenet-pytorch's InceptionResnetV1
+ * (160, 'facenet', rgb, mean 127.5, std 128).
+ */
+export interface OnnxRecognizer {
+  /** Path of the .onnx (or .tflite) file. */
+  onnx: string;
+  /** Input side in pixels. */
+  inputSize: number;
+  /** Input tensor layout (default 'nchw'). */
+  layout?: 'nchw' | 'nhwc';
+  /** Channel order (default 'rgb'). */
+  channels?: 'rgb' | 'bgr';
+  /** input = (pixel - mean) / std over 0..255 pixels (defaults 127.5 and 128). */
+  mean?: number;
+  std?: number;
+  /**
+   * The crop (default 'arcface'): 'arcface', five points onto InsightFace's template;
+   * 'facenet', the detection box made square; 'dlib-chip', dlib's aligned face chip.
+   */
+  alignment?: 'arcface' | 'facenet' | 'dlib-chip';
+  /** Decision threshold: a number for the cosine distance, or one per metric. */
+  threshold?: number | Partial<Record<Metric, number>>;
+  /** The model name its embeddings carry (default 'onnx:<file name>'). */
+  name?: string;
+}
+
+export type RecognizerOption = RecognizerName | OnnxRecognizer;
 export type Metric = 'euclidean' | 'euclidean_l2' | 'cosine';
 export type Action = 'emotion' | 'age' | 'gender';
 export type Emotion = 'angry' | 'disgust' | 'fear' | 'happy' | 'sad' | 'surprise' | 'neutral';
@@ -33,6 +66,11 @@ export interface VisageOptions {
    * the descriptor's full-precision weights, face-api the same weights quantised to 8 bits).
    */
   averageMirror?: boolean;
+  /**
+   * The recogniser for represent and verify (default 'fusion': dlib's ResNet and MobileFaceNet
+   * together, the most accurate on LFW; see the README), or a user's ONNX model.
+   */
+  recognizer?: RecognizerOption;
   /** Limits for every image this instance loads (pixel limit, download size/time, private addresses). */
   image?: LoadOptions;
 }
@@ -50,6 +88,8 @@ export interface DetectOptions {
   mtcnn?: MtcnnOptions;
   /** Haar cascade detectMultiScale parameters (defaults: 1.1, 5, 30x30). */
   haar?: HaarOptions;
+  /** The recogniser for this call (represent, verify); default the instance's. */
+  recognizer?: RecognizerOption;
 }
 
 export interface DetectedFace {
@@ -69,7 +109,8 @@ export interface DetectResult {
 }
 
 export interface RepresentResult {
-  model: RecognizerName;
+  /** The model the embeddings come from; only embeddings of one model compare. */
+  model: string;
   detector: DetectorName;
   /** True where no face was found and the whole image was used (allowNoFace). */
   wholeImage: boolean;
@@ -89,7 +130,7 @@ export interface VerifyResult {
   metric: Metric;
   /** Maps distance to [0, 1]; 0.5 sits at the threshold. */
   confidence: number;
-  model: RecognizerName;
+  model: string;
   detector: DetectorName;
   /** The faces that decided (closest pair); null for an input given as an embedding. */
   faces: { a: Box | null; b: Box | null };
@@ -116,8 +157,11 @@ export interface AnalyzeResult {
   faces: FaceAnalysis[];
 }
 
-/** A face image or an embedding already computed. */
-export type FaceInput = ImageInput | number[];
+/**
+ * A face image, or an embedding already computed: a bare array (taken to be of the recogniser in
+ * use, checked by length), or `{ model, embedding }` as represent gives it (checked by name).
+ */
+export type FaceInput = ImageInput | number[] | { model: string; embedding: number[] };
 
 export interface Visage {
   detect(input: ImageInput, options?: DetectOptions): Promise<DetectResult>;

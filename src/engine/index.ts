@@ -7,3 +7,5 @@ export { readDlibNet } from './dlib.js';
 export type { DlibLayer, DlibLayerKind } from './dlib.js';
 export { Engine, compileOnce, runBatched } from './session.js';
 export type { Tensor, Model, EngineOptions } from './session.js';
+export { readTflite, tfliteToOnnx, SUPPORTED_TFLITE_OPS } from './tflite/index.js';
+export type { TfliteModel, ConvertedModel } from './tflite/index.js';

@@ -148,3 +148,42 @@ export function descriptorCrop(image: Pixels, landmarks: readonly Point[], mode:
   const toSource: Similarity = { a, b, tx: centre.x - (a * half - b * half), ty: centre.y - (b * half + a * half) };
   return warpSimilarity(image, toSource, size, size);
 }
+
+/**
+ * InsightFace's ArcFace template: where the eye centres, the nose tip and the mouth corners of a
+ * 112x112 recognition crop lie (the crop MobileFaceNet and ArcFace models are trained on).
+ */
+const ARCFACE_TEMPLATE: readonly Point[] = [
+  { x: 38.2946, y: 51.6963 }, { x: 73.5318, y: 51.5014 }, { x: 56.0252, y: 71.7366 }, { x: 41.5493, y: 92.3655 }, { x: 70.7299, y: 92.2041 },
+];
+
+/** Five points (eyes, nose tip, mouth corners) from the 68 landmarks, or MTCNN's own five. */
+export function fivePoints(landmarks: readonly Point[]): Point[] {
+  if (landmarks.length === 5) return [...landmarks];
+  if (landmarks.length !== 68) throw new Error(`Expected 68 or 5 landmarks but received ${landmarks.length}`);
+  return [mean(landmarks.slice(36, 42)), mean(landmarks.slice(42, 48)), landmarks[30] as Point, landmarks[48] as Point, landmarks[54] as Point];
+}
+
+/** The ArcFace-aligned crop, `size` pixels square (the template scaled from 112). */
+export function arcfaceCrop(image: Pixels, landmarks: readonly Point[], size = 112): FloatImage {
+  const k = size / 112;
+  const template = ARCFACE_TEMPLATE.map((p) => ({ x: p.x * k, y: p.y * k }));
+  return warpSimilarity(image, estimateSimilarity(template, fivePoints(landmarks)), size, size);
+}
+
+/** dlib's face chip rendered at `size` pixels instead of 150. */
+export function chipCrop(image: Pixels, landmarks: readonly Point[], size: number): FloatImage {
+  const t = chipToImage(landmarks);
+  const k = CHIP_SIZE / size;
+  return warpSimilarity(image, { a: t.a * k, b: t.b * k, tx: t.tx, ty: t.ty }, size, size);
+}
+
+/**
+ * The detection box made square about its centre and resized to `size` (FaceNet's input as
+ * facenet-pytorch crops it from MTCNN's box, kept square so the face is not stretched).
+ */
+export function squareBoxCrop(image: Pixels, box: Box, size: number): FloatImage {
+  const side = Math.max(box.width, box.height);
+  const k = side / size;
+  return warpSimilarity(image, { a: k, b: 0, tx: box.x + box.width / 2 - side / 2, ty: box.y + box.height / 2 - side / 2 }, size, size);
+}

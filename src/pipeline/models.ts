@@ -8,6 +8,8 @@ import { createDescriptorNet, type DescriptorNet } from '../models/descriptor/in
 import { createExpressionNet, type ExpressionNet } from '../models/expression/index.js';
 import { createHaarDetector, type HaarDetector } from '../models/haar/index.js';
 import { createLandmarksNet, type LandmarksNet } from '../models/landmarks/index.js';
+import { createEmbedderNet, type EmbedderNet, type EmbedderSpec } from '../models/embedder/index.js';
+import { createMobileFaceNet } from '../models/mobilefacenet/index.js';
 import { createMtcnnDetector, type MtcnnDetector } from '../models/mtcnn/index.js';
 import { createSsdDetector, type SsdDetector } from '../models/ssd/index.js';
 import { createTinyDetector, type TinyDetector } from '../models/tiny/index.js';
@@ -33,6 +35,8 @@ export class ModelRegistry {
   readonly descriptor: () => Promise<DescriptorNet>;
   readonly expression: () => Promise<ExpressionNet>;
   readonly ageGender: () => Promise<AgeGenderNet>;
+  readonly mobileFaceNet: () => Promise<EmbedderNet>;
+  private readonly embedders = new Map<string, () => Promise<EmbedderNet>>();
   private haarInstance: HaarDetector | undefined;
 
   constructor(threads?: number) {
@@ -46,6 +50,18 @@ export class ModelRegistry {
     this.descriptor = lazy(() => createDescriptorNet(engine));
     this.expression = lazy(() => createExpressionNet(engine));
     this.ageGender = lazy(() => createAgeGenderNet(engine));
+    this.mobileFaceNet = lazy(() => createMobileFaceNet(engine));
+  }
+
+  /** A user's embedding network, loaded once per distinct spec. */
+  embedder(spec: EmbedderSpec): Promise<EmbedderNet> {
+    const key = JSON.stringify(spec);
+    let load = this.embedders.get(key);
+    if (!load) {
+      load = lazy(() => createEmbedderNet(this.engine, spec));
+      this.embedders.set(key, load);
+    }
+    return load();
   }
 
   async close(): Promise<void> {

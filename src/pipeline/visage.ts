@@ -5,13 +5,13 @@
 import { VisageError } from '../errors.js';
 import { loadImage, type ImageInput } from '../image/index.js';
 import type { Box, Point, RgbImage } from '../image/types.js';
-import { CALIBRATION, METRICS, confidence, distance } from '../match/index.js';
+import { METRICS, confidence, distance } from '../match/index.js';
 import type { Pixels } from '../image/warp.js';
 import type { FloatImage } from '../models/common/preprocess.js';
 import { iou } from '../models/common/boxes.js';
-import type { DescriptorNet } from '../models/descriptor/index.js';
 import { ModelRegistry } from './models.js';
-import { asPixels, attributeBox, cropBox, descriptorCrop, type AlignMode } from './align.js';
+import { asPixels, attributeBox, cropBox, type AlignMode } from './align.js';
+import { createRecognizer, type Recognizer } from './recognizers.js';
 import {
   EMOTIONS,
   type Action,
@@ -24,7 +24,6 @@ import {
   type FaceAnalysis,
   type FaceInput,
   type Metric,
-  type RecognizerName,
   type RepresentResult,
   type VerifyOptions,
   type VerifyResult,
@@ -50,31 +49,15 @@ function withMargin(image: RgbImage, margin: number): RgbImage {
   return { data, width, height };
 }
 
-/** A crop mirrored left to right. */
-function mirror(image: FloatImage): FloatImage {
-  const { width, height, channels: c } = image;
-  const data = new Float32Array(image.data.length);
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++) {
-      const from = (y * width + x) * c;
-      data.set(image.data.subarray(from, from + c), (y * width + (width - 1 - x)) * c);
-    }
-  return { data, width, height, channels: c };
-}
-
-/** The mean of each crop's descriptor and its mirror image's, computed in one batch. */
-async function averageWithMirror(net: DescriptorNet, crops: readonly FloatImage[]): Promise<Float32Array[]> {
-  const all = await net.describeBatch([...crops, ...crops.map(mirror)]);
-  return crops.map((_, i) => {
-    const a = all[i] as Float32Array;
-    const b = all[i + crops.length] as Float32Array;
-    return a.map((v, k) => (v + (b[k] as number)) / 2);
-  });
-}
-
 const DETECTORS: readonly DetectorName[] = ['ssd', 'tiny', 'mtcnn', 'haar', 'none'];
 const ACTIONS: readonly Action[] = ['emotion', 'age', 'gender'];
-const RECOGNIZER: RecognizerName = 'dlib-resnet128';
+
+/** The recogniser where none is named (see the README: the most accurate on LFW). */
+const DEFAULT_RECOGNIZER = 'fusion' as const;
+
+function isEmbedding(input: FaceInput): input is { model: string; embedding: number[] } {
+  return typeof input === 'object' && input !== null && !Array.isArray(input) && !(input instanceof Uint8Array) && 'embedding' in input;
+}
 
 function invalid(expected: string, name: string, value: unknown): VisageError {
   return new VisageError('INVALID_ARGUMENT', `Expected ${expected} for ${name} but received ${JSON.stringify(value)}`);
@@ -96,12 +79,19 @@ export class VisagePipeline implements Visage {
   private readonly models: ModelRegistry;
   private readonly align: AlignMode;
   private readonly averageMirror: boolean;
+  private readonly recognizer: Recognizer;
 
   constructor(private readonly options: VisageOptions = {}) {
     this.models = new ModelRegistry(options.threads);
     this.align = oneOf(options.align, ['chip', 'box', 'rotate'] as const, 'chip', 'align');
     this.averageMirror = options.averageMirror ?? true;
     if (typeof this.averageMirror !== 'boolean') throw invalid('a boolean', 'averageMirror', options.averageMirror);
+    this.recognizer = createRecognizer(options.recognizer ?? DEFAULT_RECOGNIZER, this.models, this.align, this.averageMirror);
+  }
+
+  /** The instance's recogniser, or the one a call names. */
+  private recognizerFor(options: DetectOptions): Recognizer {
+    return options.recognizer === undefined ? this.recognizer : createRecognizer(options.recognizer, this.models, this.align, this.averageMirror);
   }
 
   private async decode(input: ImageInput): Promise<Decoded> {
@@ -202,21 +192,16 @@ export class VisagePipeline implements Visage {
     };
   }
 
-  private async embed(decoded: Decoded, options: DetectOptions): Promise<RepresentResult> {
+  private async embed(decoded: Decoded, options: DetectOptions, recognizer: Recognizer): Promise<RepresentResult> {
     const { detector, faces, wholeImage } = await this.findFaces(decoded, options, true);
-    // A whole-image face is aligned by its landmarks too: a face crop given with 'none' is rarely
-    // framed as the descriptor expects.
-    const crops = faces.map((f) => (f.landmarks.length === 0 ? cropBox(decoded.pixels, f.box) : descriptorCrop(decoded.pixels, f.landmarks, this.align)));
-    const usable = faces.map((f, i) => ({ f, crop: crops[i] })).filter((x): x is { f: DetectedFace; crop: FloatImage } => x.crop !== null);
+    const embeddings = await recognizer.embed(decoded.pixels, faces);
+    const usable = faces.map((f, i) => ({ f, e: embeddings[i] })).filter((x): x is { f: DetectedFace; e: Float32Array } => x.e !== null && x.e !== undefined);
     if (usable.length === 0) throw new VisageError('NO_FACE', 'No face crop could be taken from the image');
-    const net = await this.models.descriptor();
-    const faceCrops = usable.map((x) => x.crop);
-    const embeddings = this.averageMirror ? await averageWithMirror(net, faceCrops) : await net.describeBatch(faceCrops);
     return {
-      model: RECOGNIZER,
+      model: recognizer.model,
       detector,
       wholeImage,
-      faces: usable.map((x, i) => ({ box: x.f.box, score: x.f.score, embedding: Array.from(embeddings[i] as Float32Array) })),
+      faces: usable.map((x) => ({ box: x.f.box, score: x.f.score, embedding: Array.from(x.e) })),
     };
   }
 
@@ -227,15 +212,22 @@ export class VisagePipeline implements Visage {
    * const { faces: [face] } = await visage.represent(buffer);
    */
   async represent(input: ImageInput, options: DetectOptions = {}): Promise<RepresentResult> {
-    return this.embed(await this.decode(input), options);
+    return this.embed(await this.decode(input), options, this.recognizerFor(options));
   }
 
-  private async embeddingsOf(input: FaceInput, options: DetectOptions): Promise<{ box: Box | null; embedding: number[] }[]> {
-    if (Array.isArray(input)) {
-      if (!input.every((v) => typeof v === 'number' && Number.isFinite(v))) throw invalid('an array of finite numbers', 'embedding', '[…]');
-      return [{ box: null, embedding: input }];
+  private async embeddingsOf(input: FaceInput, options: DetectOptions, recognizer: Recognizer): Promise<{ box: Box | null; embedding: number[] }[]> {
+    const given = Array.isArray(input) ? { embedding: input, model: null } : isEmbedding(input) ? input : null;
+    if (given) {
+      const { embedding, model } = given;
+      if (!Array.isArray(embedding) || embedding.length === 0 || !embedding.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+        throw invalid('an array of finite numbers', 'embedding', '[…]');
+      }
+      if (model !== null && model !== recognizer.model) {
+        throw new VisageError('MODEL_MISMATCH', `An embedding of model ${model} cannot be compared with the ${recognizer.model} recogniser's`);
+      }
+      return [{ box: null, embedding }];
     }
-    return (await this.represent(input, options)).faces;
+    return (await this.embed(await this.decode(input as ImageInput), options, recognizer)).faces;
   }
 
   /**
@@ -248,13 +240,20 @@ export class VisagePipeline implements Visage {
     const started = performance.now();
     const metric: Metric = oneOf(options.metric, METRICS, 'euclidean', 'metric');
     const detector = oneOf(options.detector, DETECTORS, 'ssd', 'detector');
-    const calibration = CALIBRATION[RECOGNIZER][metric];
-    const threshold = options.threshold ?? calibration.threshold;
+    const recognizer = this.recognizerFor(options);
+    const calibration = recognizer.calibration(metric);
+    const threshold = options.threshold ?? calibration?.threshold;
+    if (threshold === undefined) {
+      throw new VisageError('INVALID_ARGUMENT', `The ${recognizer.model} recogniser has no threshold for ${metric}: pass threshold, or set one in the recogniser`);
+    }
     if (typeof threshold !== 'number' || !Number.isFinite(threshold) || threshold < 0) throw invalid('a number >= 0', 'threshold', options.threshold);
-    const [facesA, facesB] = await Promise.all([this.embeddingsOf(a, options), this.embeddingsOf(b, options)]);
+    const [facesA, facesB] = await Promise.all([this.embeddingsOf(a, options, recognizer), this.embeddingsOf(b, options, recognizer)]);
     let best = { distance: Number.POSITIVE_INFINITY, a: null as Box | null, b: null as Box | null };
     for (const fa of facesA) {
       for (const fb of facesB) {
+        if (fa.embedding.length !== fb.embedding.length) {
+          throw new VisageError('MODEL_MISMATCH', `Embeddings of ${fa.embedding.length} and ${fb.embedding.length} values cannot be compared: they come from different models`);
+        }
         const d = distance(fa.embedding, fb.embedding, metric);
         if (d < best.distance) best = { distance: d, a: fa.box, b: fb.box };
       }
@@ -264,8 +263,8 @@ export class VisagePipeline implements Visage {
       distance: best.distance,
       threshold,
       metric,
-      confidence: confidence(best.distance, { threshold, scale: calibration.scale }),
-      model: RECOGNIZER,
+      confidence: confidence(best.distance, { threshold, scale: calibration?.scale ?? Math.max(threshold, 1e-3) / 10 }),
+      model: recognizer.model,
       detector,
       faces: { a: best.a, b: best.b },
       timeMs: performance.now() - started,

@@ -1,0 +1,114 @@
+/**
+ * A face embedding network given as a file (ONNX, or TFLite converted by the engine) with a
+ * declared input: size, layout, channel order and normalisation. MobileFaceNet and user-supplied
+ * recognisers (an exported ArcFace or FaceNet) are both this; the crop is the pipeline's business.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { readTflite, tfliteToOnnx, type Engine, type Model } from '../../engine/index.js';
+import { VisageError } from '../../errors.js';
+import type { FloatImage } from '../common/preprocess.js';
+import { positiveInteger } from '../common/packaged.js';
+
+export interface EmbedderSpec {
+  /** A .onnx or .tflite file. */
+  file: string;
+  /** Input side in pixels (square crops). */
+  inputSize: number;
+  layout: 'nchw' | 'nhwc';
+  channels: 'rgb' | 'bgr';
+  /** input = (pixel - mean) / std, pixels 0..255. */
+  mean: number;
+  std: number;
+  /** Most faces per network call (default 32); a TFLite file with a fixed batch is made dynamic. */
+  maxBatch?: number;
+}
+
+export interface EmbedderNet {
+  readonly dims: number;
+  /** Embeddings of crops already `inputSize` square, RGB, values 0..255. */
+  embedBatch(crops: readonly FloatImage[]): Promise<Float32Array[]>;
+}
+
+function invalidModel(file: string, why: string, cause?: unknown): VisageError {
+  return new VisageError('INVALID_MODEL', `Recogniser ${file}: ${why}`, cause === undefined ? undefined : { cause });
+}
+
+async function modelBytes(file: string): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(file));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new VisageError('FILE_NOT_FOUND', `No model file at ${file}`, { cause: err });
+    throw invalidModel(file, `cannot be read (${(err as Error).message})`, err);
+  }
+  return file.toLowerCase().endsWith('.tflite') ? tfliteToOnnx(readTflite(bytes, path.basename(file)), { batch: 'batch' }).bytes : bytes;
+}
+
+/**
+ * Loads an embedding network and checks it against its declared input on one blank crop, so a
+ * wrong size, layout or file fails at load with a typed error rather than at the first face.
+ */
+export async function createEmbedderNet(engine: Engine, spec: EmbedderSpec): Promise<EmbedderNet> {
+  const size = positiveInteger(spec.inputSize, 'inputSize');
+  const maxBatch = positiveInteger(spec.maxBatch ?? 32, 'maxBatch');
+  if (!(spec.std > 0) || !Number.isFinite(spec.mean)) throw new VisageError('INVALID_ARGUMENT', `Expected a finite mean and a std > 0 but received ${spec.mean} and ${spec.std}`);
+  let model: Model;
+  try {
+    model = await engine.load(`embedder:${path.resolve(spec.file)}`, () => modelBytes(spec.file));
+  } catch (err) {
+    if (err instanceof VisageError) throw err;
+    throw invalidModel(spec.file, `is not a model ONNX Runtime can load (${(err as Error).message})`, err);
+  }
+  if (model.inputNames.length !== 1 || model.outputNames.length < 1) {
+    throw invalidModel(spec.file, `expected one input and an output, found inputs [${model.inputNames.join(', ')}] and outputs [${model.outputNames.join(', ')}]`);
+  }
+  const inputName = model.inputNames[0] as string;
+  const outputName = model.outputNames[0] as string;
+  const perFace = size * size * 3;
+  const [r, g, b] = spec.channels === 'bgr' ? [2, 1, 0] : [0, 1, 2];
+
+  async function forward(crops: readonly FloatImage[]): Promise<Float32Array[]> {
+    const data = new Float32Array(crops.length * perFace);
+    crops.forEach((crop, n) => {
+      if (crop.width !== size || crop.height !== size || crop.channels !== 3) {
+        throw new VisageError('INVALID_ARGUMENT', `Expected ${size}x${size}x3 crops for ${spec.file} but received ${crop.width}x${crop.height}x${crop.channels}`);
+      }
+      const base = n * perFace;
+      for (let i = 0; i < size * size; i++) {
+        const src = crop.data;
+        const values = [src[i * 3 + r] as number, src[i * 3 + g] as number, src[i * 3 + b] as number];
+        for (let k = 0; k < 3; k++) {
+          const v = ((values[k] as number) - spec.mean) / spec.std;
+          if (spec.layout === 'nhwc') data[base + i * 3 + k] = v;
+          else data[base + k * size * size + i] = v;
+        }
+      }
+    });
+    const dims = spec.layout === 'nhwc' ? [crops.length, size, size, 3] : [crops.length, 3, size, size];
+    let out;
+    try {
+      out = (await model.run({ [inputName]: { data, dims } }))[outputName];
+    } catch (err) {
+      throw invalidModel(spec.file, `does not take input [${dims.join(', ')}] (${spec.layout}, ${size}x${size}): ${(err as Error).message}`, err);
+    }
+    if (!out || out.data.length % crops.length !== 0) throw invalidModel(spec.file, `returned no embedding per face`);
+    const per = out.data.length / crops.length;
+    return crops.map((_, i) => out.data.slice(i * per, (i + 1) * per));
+  }
+
+  const blank = { data: new Float32Array(perFace), width: size, height: size, channels: 3 };
+  const [probe] = await forward([blank]);
+  const dims = (probe as Float32Array).length;
+  if (dims < 2) throw invalidModel(spec.file, `returns ${dims} value(s) per face, not an embedding`);
+
+  return {
+    dims,
+    async embedBatch(crops) {
+      const results: Float32Array[] = [];
+      for (let start = 0; start < crops.length; start += maxBatch) results.push(...(await forward(crops.slice(start, start + maxBatch))));
+      return results;
+    },
+  };
+}
