@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   INVALID_ARGUMENT: { status: 400, description: 'An option or argument has the wrong type or value' },
   NO_FACE: { status: 422, description: 'No face was found where one is needed' },
   MODEL_ERROR: { status: 500, description: 'A network failed to load or run' },
+  GALLERY_NOT_FOUND: { status: 404, description: 'No gallery of that name (or it was deleted)' },
+  GALLERY_MODEL_MISMATCH: { status: 409, description: "The embedding comes from another recogniser (or dimension) than the gallery's" },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -11,6 +11,8 @@ import type { FloatImage } from '../models/common/preprocess.js';
 import { iou } from '../models/common/boxes.js';
 import type { DescriptorNet } from '../models/descriptor/index.js';
 import { ModelRegistry } from './models.js';
+import { openGallery } from '../gallery/gallery.js';
+import type { Gallery, GalleryOptions } from '../gallery/types.js';
 import { asPixels, attributeBox, cropBox, descriptorCrop, type AlignMode } from './align.js';
 import {
   EMOTIONS,
@@ -313,6 +315,19 @@ export class VisagePipeline implements Visage {
       return face;
     });
     return { detector, wholeImage, faces: results };
+  }
+
+  /**
+   * A gallery for 1:N identification, kept in `options.store` (default: a SQLite file; see
+   * GalleryOptions). Close it when done; it does not close this instance.
+   *
+   * @example
+   * const gallery = await visage.gallery('staff');
+   * await gallery.add('alice', 'alice.jpg');
+   * const { faces } = await gallery.search('door-camera.jpg');
+   */
+  gallery(name?: string, options?: GalleryOptions): Promise<Gallery> {
+    return openGallery(this, this.options.image ?? {}, name, options);
   }
 
   async close(): Promise<void> {
