@@ -13,6 +13,6 @@ export { VisageError, ERROR_CODES, isVisageError, type ErrorCode } from './error
 export { loadImage, loadImageBytes, decodeImage, type LoadOptions, type RgbImage } from './image/index.js';
 export { distance, CALIBRATION, confidence } from './match/index.js';
 export { renderDetections, renderVerification, renderAnalysis, renderSearch, type RenderedMatch } from './render/index.js';
-export { openStore, SqliteStore, ANN_DEFAULTS, DEFAULT_GALLERY } from './gallery/index.js';
+export { openStore, SqliteStore, PostgresStore, ANN_DEFAULTS, DEFAULT_GALLERY, type PostgresOptions } from './gallery/index.js';
 export type * from './gallery/types.js';
 export type { AnnOptions } from './gallery/index.js';

@@ -56,7 +56,8 @@ export async function openStore(spec?: GalleryStore | string): Promise<{ store: 
   if (typeof where !== 'string' || where.length === 0) throw invalid('a file path or a postgres:// URL', 'store', spec);
   if (isPostgresUrl(where)) {
     const { PostgresStore } = await import('./postgres.js');
-    return { store: await PostgresStore.connect(where), owned: true };
+    // VISAGE_PGVECTOR=0 keeps the in-memory index even where pgvector is installed.
+    return { store: await PostgresStore.connect(where, { pgvector: process.env.VISAGE_PGVECTOR !== '0' }), owned: true };
   }
   return { store: new SqliteStore(where), owned: true };
 }
