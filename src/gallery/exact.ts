@@ -69,6 +69,32 @@ export function exactSearch(data: Float32Array, rows: number, dim: number, query
   return hits;
 }
 
+/** The `k` largest of `scores` (one per row), best first. */
+export function topK(scores: Float32Array, k: number): Hit[] {
+  const rows = scores.length;
+  if (k <= 0 || rows === 0) return [];
+  const slots = new Int32Array(k);
+  const sims = new Float64Array(k).fill(Number.NEGATIVE_INFINITY);
+  let count = 0;
+  let worst = Number.NEGATIVE_INFINITY;
+  for (let r = 0; r < rows; r++) {
+    const s = scores[r] as number;
+    if (count === k && s <= worst) continue;
+    let j = count < k ? count++ : k - 1;
+    while (j > 0 && (sims[j - 1] as number) < s) {
+      sims[j] = sims[j - 1] as number;
+      slots[j] = slots[j - 1] as number;
+      j--;
+    }
+    sims[j] = s;
+    slots[j] = r;
+    if (count === k) worst = sims[k - 1] as number;
+  }
+  const hits: Hit[] = [];
+  for (let i = 0; i < count; i++) hits.push({ slot: slots[i] as number, similarity: sims[i] as number });
+  return hits;
+}
+
 /** The given slots ranked exactly by dot product with `query`, best first, at most `k`. */
 export function rankSlots(data: Float32Array, slots: Iterable<number>, dim: number, query: Float32Array, k: number): Hit[] {
   const hits: Hit[] = [];

@@ -1,5 +1,6 @@
 /**
- * A gallery's faces in memory: unit embeddings in one contiguous Float32Array (exact search),
+ * A gallery's faces in memory: unit embeddings in one contiguous Float32Array (exact search, in
+ * WebAssembly SIMD where the dimension is a multiple of 16, else in TypeScript),
  * and above a size threshold an HNSW graph (hnswlib-node) whose candidates are re-ranked exactly
  * from the array. Rows are keyed by the store's `seq`, a whole number that never changes for a
  * face; removal moves the last row into the freed slot, so the array stays dense.
@@ -7,7 +8,8 @@
 import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import hnswlib from 'hnswlib-node';
-import { exactSearch, rankSlots, type Hit } from './exact.js';
+import { exactSearch, rankSlots, topK, type Hit } from './exact.js';
+import { SimdRows } from './simd.js';
 
 export interface IndexedFace {
   seq: number;
@@ -42,6 +44,8 @@ type Hnsw = InstanceType<typeof hnswlib.HierarchicalNSW>;
 
 export class MemoryIndex {
   private data: Float32Array;
+  /** The rows' home where SIMD serves (then `data` is its view), else null. */
+  private readonly simd: SimdRows | null;
   private rows = 0;
   private seqs: number[] = [];
   private faceIds: string[] = [];
@@ -56,7 +60,8 @@ export class MemoryIndex {
     readonly dimension: number,
     options: AnnOptions = {},
   ) {
-    this.data = new Float32Array(dimension * 1024);
+    this.simd = SimdRows.create(dimension);
+    this.data = this.simd?.data ?? new Float32Array(dimension * 1024);
     this.ann_ = {
       threshold: options.threshold ?? ANN_DEFAULTS.threshold,
       m: options.m ?? ANN_DEFAULTS.m,
@@ -83,7 +88,10 @@ export class MemoryIndex {
     const fresh = faces.filter((f) => !this.slotOf.has(f.seq));
     if (fresh.length === 0) return;
     const needed = (this.rows + fresh.length) * this.dimension;
-    if (needed > this.data.length) {
+    if (this.simd) {
+      this.simd.reserve(this.rows + fresh.length);
+      this.data = this.simd.data;
+    } else if (needed > this.data.length) {
       const grown = new Float32Array(Math.max(needed, this.data.length * 2));
       grown.set(this.data.subarray(0, this.rows * this.dimension));
       this.data = grown;
@@ -132,6 +140,8 @@ export class MemoryIndex {
       const { neighbors } = this.ann.searchKnn(Array.from(query), want);
       const slots = neighbors.map((seq) => this.slotOf.get(seq)).filter((s): s is number => s !== undefined);
       hits = rankSlots(this.data, slots, this.dimension, query, k);
+    } else if (this.simd) {
+      hits = topK(this.simd.scores(query, this.rows), k);
     } else {
       hits = exactSearch(this.data, this.rows, this.dimension, query, k);
     }

@@ -56,6 +56,25 @@ describe('exact search', () => {
     assert.deepEqual(exactSearch(data, 0, 128, new Float32Array(128), 5), []);
   });
 
+  test('the SIMD scan (128 dimensions) gives the brute-force top k, after removals too', () => {
+    const all = faces(5000, 128, 500, 11);
+    const index = new MemoryIndex(128, { threshold: Number.POSITIVE_INFINITY });
+    index.add(all);
+    for (const q of [1, 2500, 4999]) {
+      const query = (all[q] as IndexedFace).embedding;
+      assert.deepEqual(
+        index.search(query, 10).map((h) => h.faceId),
+        bruteForce(all, query, 10),
+      );
+    }
+    index.remove(all.slice(0, 2500).map((f) => f.seq));
+    const query = (all[3000] as IndexedFace).embedding;
+    assert.deepEqual(
+      index.search(query, 10).map((h) => h.faceId),
+      bruteForce(all.slice(2500), query, 10),
+    );
+  });
+
   test('odd dimensions and removals keep the array dense and the answers exact', () => {
     const all = faces(500, 67, 50, 7);
     const index = new MemoryIndex(67, { threshold: Number.POSITIVE_INFINITY });
