@@ -293,8 +293,8 @@ class PostgresGallery implements StoreGallery {
     const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(faceIdOrIdentity);
     const n = await inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ seq: string }>(
-        isUuid ? 'SELECT seq FROM visage_faces WHERE gallery_id = $1 AND (face_id = $2::uuid OR identity = $2)' : 'SELECT seq FROM visage_faces WHERE gallery_id = $1 AND identity = $2',
-        [this.id, faceIdOrIdentity],
+        isUuid ? 'SELECT seq FROM visage_faces WHERE gallery_id = $1 AND (face_id = $3::uuid OR identity = $2)' : 'SELECT seq FROM visage_faces WHERE gallery_id = $1 AND identity = $2',
+        isUuid ? [this.id, faceIdOrIdentity, faceIdOrIdentity] : [this.id, faceIdOrIdentity],
       );
       if (rows.length === 0) return 0;
       const version = await this.nextVersion(client);

@@ -80,6 +80,9 @@ describe('PostgreSQL store', { skip: missing ?? false }, () => {
         assert.deepEqual((await g.faces('p3')).map((f) => f.metadata), [{ i: 3 }, { i: 33 }, { i: 63 }, { i: 93 }, { i: 123 }, { i: 153 }, { i: 183 }, { i: 213 }, { i: 243 }, { i: 273 }]);
         assert.equal(await g.remove('p7'), 10);
         assert.notEqual((await g.search(vector(7), { k: 1 })).faces[0]?.matches[0]?.identity, 'p7');
+        const [one] = await g.faces('p3');
+        assert.equal(await g.remove(one?.faceId as string), 1);
+        assert.equal((await g.faces('p3')).length, 9);
         // Idempotent by source key.
         const first = await g.add('src', vector(1000), { sourceKey: 'file-1' });
         assert.deepEqual(await g.add('src', vector(1000), { sourceKey: 'file-1' }), []);
