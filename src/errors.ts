@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   INVALID_MODEL: { status: 500, description: 'A model file is unreadable, truncated, of the wrong format or shape, or uses an operator visage cannot convert' },
   MODEL_MISMATCH: { status: 400, description: 'Embeddings (or a gallery) of one recogniser used with another' },
   MODEL_ERROR: { status: 500, description: 'A network failed to load or run' },
+  GALLERY_NOT_FOUND: { status: 404, description: 'No gallery of that name (or it was deleted)' },
+  GALLERY_MODEL_MISMATCH: { status: 409, description: "The embedding comes from another recogniser (or dimension) than the gallery's" },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

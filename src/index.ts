@@ -12,4 +12,7 @@ export * from './types.js';
 export { VisageError, ERROR_CODES, isVisageError, type ErrorCode } from './errors.js';
 export { loadImage, loadImageBytes, decodeImage, type LoadOptions, type RgbImage } from './image/index.js';
 export { distance, CALIBRATION, confidence } from './match/index.js';
-export { renderDetections, renderVerification, renderAnalysis } from './render/index.js';
+export { renderDetections, renderVerification, renderAnalysis, renderSearch, type RenderedMatch } from './render/index.js';
+export { openStore, SqliteStore, PostgresStore, ANN_DEFAULTS, DEFAULT_GALLERY, type PostgresOptions } from './gallery/index.js';
+export type * from './gallery/types.js';
+export type { AnnOptions } from './gallery/index.js';

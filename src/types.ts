@@ -6,6 +6,7 @@ import type { Box, Point } from './image/types.js';
 import type { ImageInput, LoadOptions } from './image/index.js';
 import type { HaarOptions } from './models/haar/index.js';
 import type { MtcnnOptions } from './models/mtcnn/index.js';
+import type { Gallery, GalleryOptions } from './gallery/types.js';
 
 export type { Box, Point } from './image/types.js';
 export type { ImageInput } from './image/index.js';
@@ -168,5 +169,7 @@ export interface Visage {
   represent(input: ImageInput, options?: DetectOptions): Promise<RepresentResult>;
   verify(a: FaceInput, b: FaceInput, options?: VerifyOptions): Promise<VerifyResult>;
   analyze(input: ImageInput, options?: AnalyzeOptions): Promise<AnalyzeResult>;
+  /** Opens gallery `name` (default 'default'), creating it where missing, for 1:N identification. */
+  gallery(name?: string, options?: GalleryOptions): Promise<Gallery>;
   close(): Promise<void>;
 }

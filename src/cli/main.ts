@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { defineAnalyze } from './analyze.js';
 import { defineDemo } from './demo.js';
 import { defineDetect } from './detect.js';
+import { defineFind, defineGallery, defineIndex } from './gallery.js';
 import { EXIT_FAILURE, EXIT_USAGE, processIo, reportError, type Io } from './io.js';
 import { defineRepresent } from './represent.js';
 import { serveCommand } from './serve.js';
@@ -49,6 +50,8 @@ Examples:
   $ visage detect photo.jpg --out faces.png
   $ visage verify a.jpg b.jpg --json
   $ visage analyze photo.jpg --actions emotion,age
+  $ visage index ./people --gallery staff
+  $ visage find visitor.jpg --gallery staff
   $ visage demo --out-dir ./visage-demo
   $ visage serve --port 5005`,
     );
@@ -59,6 +62,9 @@ Examples:
   defineVerify(program.command('verify'), ctx);
   defineAnalyze(program.command('analyze'), ctx);
   defineDemo(program.command('demo'), ctx);
+  defineIndex(program.command('index'), ctx);
+  defineFind(program.command('find'), ctx);
+  defineGallery(program.command('gallery'), ctx);
   program
     .command('serve')
     .description('Start the HTTP service (see visage serve --help)')

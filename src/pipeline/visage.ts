@@ -10,6 +10,8 @@ import type { Pixels } from '../image/warp.js';
 import type { FloatImage } from '../models/common/preprocess.js';
 import { iou } from '../models/common/boxes.js';
 import { ModelRegistry } from './models.js';
+import { openGallery } from '../gallery/gallery.js';
+import type { Gallery, GalleryOptions } from '../gallery/types.js';
 import { asPixels, attributeBox, cropBox, type AlignMode } from './align.js';
 import { createRecognizer, type Recognizer } from './recognizers.js';
 import {
@@ -312,6 +314,19 @@ export class VisagePipeline implements Visage {
       return face;
     });
     return { detector, wholeImage, faces: results };
+  }
+
+  /**
+   * A gallery for 1:N identification, kept in `options.store` (default: a SQLite file; see
+   * GalleryOptions). Close it when done; it does not close this instance.
+   *
+   * @example
+   * const gallery = await visage.gallery('staff');
+   * await gallery.add('alice', 'alice.jpg');
+   * const { faces } = await gallery.search('door-camera.jpg');
+   */
+  gallery(name?: string, options?: GalleryOptions): Promise<Gallery> {
+    return openGallery(this, this.options.image ?? {}, name, options);
   }
 
   async close(): Promise<void> {

@@ -167,3 +167,61 @@ export async function renderAnalysis(result: AnalyzeResult, image: RgbImage): Pr
     .png()
     .toBuffer();
 }
+
+/** What `renderSearch` draws for one match: its label and its enrolled face, where stored. */
+export interface RenderedMatch {
+  identity: string;
+  distance: number;
+  verified: boolean;
+  /** JPEG/PNG bytes of the enrolled face, or null (a grey tile). */
+  thumbnail: Buffer | null;
+}
+
+/**
+ * One row per query face: the face cut from the query image, then its best matches, each
+ * labelled with its identity and distance (green within the threshold, red beyond it).
+ */
+export async function renderSearch(image: RgbImage, faces: readonly { box: Box | null; identity: string | null; matches: readonly RenderedMatch[] }[], tile = 150): Promise<Buffer> {
+  const gap = 10;
+  const caption = 44;
+  const header = 34;
+  const columns = 1 + Math.max(1, ...faces.map((f) => f.matches.length));
+  const rowHeight = header + tile + caption;
+  const width = gap + columns * (tile + gap);
+  const height = Math.max(1, faces.length) * rowHeight + gap;
+  const layers: OverlayOptions[] = [];
+  const lines: TextLine[] = [];
+  const background: { x: number; y: number; width: number; height: number }[] = [];
+  const source = toPng(image);
+  for (const [row, face] of faces.entries()) {
+    const top = gap + row * rowHeight;
+    lines.push({ x: gap, y: top + 24, text: `Face ${row + 1}: ${face.identity ?? 'not in the gallery'}`, size: 18, bold: true, color: face.identity ? GREEN : RED });
+    const b = face.box ?? { x: 0, y: 0, width: image.width, height: image.height };
+    const margin = 0.2 * Math.max(b.width, b.height);
+    const left = Math.max(0, Math.floor(b.x - margin));
+    const upper = Math.max(0, Math.floor(b.y - margin));
+    const cut = {
+      left,
+      top: upper,
+      width: Math.max(1, Math.min(image.width - left, Math.ceil(b.width + 2 * margin))),
+      height: Math.max(1, Math.min(image.height - upper, Math.ceil(b.height + 2 * margin))),
+    };
+    layers.push({ input: await source.clone().extract(cut).resize(tile, tile, { fit: 'cover' }).png().toBuffer(), left: gap, top: top + header });
+    lines.push({ x: gap, y: top + header + tile + 18, text: 'query', size: 14 });
+    for (const [i, match] of face.matches.entries()) {
+      const x = gap + (i + 1) * (tile + gap);
+      const picture = match.thumbnail
+        ? await sharp(match.thumbnail).resize(tile, tile, { fit: 'cover' }).png().toBuffer()
+        : await sharp({ create: { width: tile, height: tile, channels: 3, background: { r: 200, g: 200, b: 200 } } }).png().toBuffer();
+      layers.push({ input: picture, left: x, top: top + header });
+      const color = match.verified ? GREEN : RED;
+      const name = match.identity.length > 18 ? `${match.identity.slice(0, 17)}…` : match.identity;
+      lines.push({ x, y: top + header + tile + 18, text: name, size: 14, bold: true, color });
+      lines.push({ x, y: top + header + tile + 36, text: `distance ${match.distance.toFixed(4)}`, size: 13, color });
+    }
+  }
+  return sharp({ create: { width, height, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+    .composite([...layers, { input: svgText(width, height, lines, background), left: 0, top: 0 }])
+    .png()
+    .toBuffer();
+}

@@ -15,6 +15,8 @@ import { HttpError, installErrorHandling } from './errors.js';
 import { Limiter } from './limiter.js';
 import { apiRoutes } from './routes/api.js';
 import { deepfaceRoutes } from './routes/deepface.js';
+import { GalleryPool, galleryRoutes } from './routes/gallery.js';
+import type { GalleryStore } from '../gallery/types.js';
 import { ImageStore } from './store.js';
 
 export interface ServerOptions {
@@ -38,6 +40,8 @@ export interface ServerOptions {
   maxQueue?: number;
   /** Time for receiving a request, and separately for its analysis (wait + run), in ms (default 30 s). */
   requestTimeoutMs?: number;
+  /** Where the gallery routes keep faces: a store, SQLite file or postgres:// URL (default: VISAGE_DATABASE_URL, else the default SQLite file). */
+  galleryStore?: GalleryStore | string;
   /** Fastify logger setting (default off). */
   logger?: FastifyServerOptions['logger'];
 }
@@ -137,5 +141,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
   apiRoutes(app, ctx);
   deepfaceRoutes(app, ctx);
+  const galleries = new GalleryPool(options.galleryStore, options.visage);
+  app.addHook('onClose', () => galleries.close());
+  galleryRoutes(app, ctx, galleries);
   return app;
 }

@@ -111,6 +111,7 @@ export function decodingOnlyVisage(): Visage & { calls: number } {
       await reach(a);
       return reach(b);
     },
+    gallery: async () => reach(undefined),
     close: async () => undefined,
   };
   return double;
