@@ -11,6 +11,9 @@ export const ERROR_CODES = {
   INVALID_ARGUMENT: { status: 400, description: 'An option or argument has the wrong type or value' },
   NO_FACE: { status: 422, description: 'No face was found where one is needed' },
   MODEL_ERROR: { status: 500, description: 'A network failed to load or run' },
+  INVALID_VIDEO: { status: 400, description: 'Not a video, empty, corrupt, or without a video stream' },
+  FFMPEG_NOT_FOUND: { status: 500, description: 'ffmpeg (needed for video files) is not installed or not where it was said to be' },
+  FFMPEG_FAILED: { status: 500, description: 'ffmpeg failed while writing a video' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

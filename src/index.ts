@@ -13,3 +13,6 @@ export { VisageError, ERROR_CODES, isVisageError, type ErrorCode } from './error
 export { loadImage, loadImageBytes, decodeImage, type LoadOptions, type RgbImage } from './image/index.js';
 export { distance, CALIBRATION, confidence } from './match/index.js';
 export { renderDetections, renderVerification, renderAnalysis } from './render/index.js';
+export { openVideo, type OpenedVideo } from './video/source.js';
+export { findFfmpeg, Mp4Encoder, type FfmpegTools } from './video/ffmpeg.js';
+export { annotateFrame } from './video/annotate.js';

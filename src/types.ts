@@ -6,9 +6,11 @@ import type { Box, Point } from './image/types.js';
 import type { ImageInput, LoadOptions } from './image/index.js';
 import type { HaarOptions } from './models/haar/index.js';
 import type { MtcnnOptions } from './models/mtcnn/index.js';
+import type { VideoFrameResult, VideoOptions, VideoSource } from './video/types.js';
 
 export type { Box, Point } from './image/types.js';
 export type { ImageInput } from './image/index.js';
+export type { TrackedFace, VideoFrame, VideoFrameResult, VideoInfo, VideoOptions, VideoSource } from './video/types.js';
 
 export type DetectorName = 'ssd' | 'tiny' | 'mtcnn' | 'haar' | 'none';
 export type RecognizerName = 'dlib-resnet128';
@@ -124,5 +126,7 @@ export interface Visage {
   represent(input: ImageInput, options?: DetectOptions): Promise<RepresentResult>;
   verify(a: FaceInput, b: FaceInput, options?: VerifyOptions): Promise<VerifyResult>;
   analyze(input: ImageInput, options?: AnalyzeOptions): Promise<AnalyzeResult>;
+  /** Per-frame faces of a video (file, URL or frames) with stable track ids; see VideoOptions. */
+  video(source: VideoSource, options?: VideoOptions): AsyncIterableIterator<VideoFrameResult>;
   close(): Promise<void>;
 }

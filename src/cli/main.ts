@@ -12,6 +12,7 @@ import { EXIT_FAILURE, EXIT_USAGE, processIo, reportError, type Io } from './io.
 import { defineRepresent } from './represent.js';
 import { serveCommand } from './serve.js';
 import { defineVerify } from './verify.js';
+import { defineVideo } from './video.js';
 
 // package.json sits one level above both src/ (tsx) and dist/ (the build).
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -50,6 +51,7 @@ Examples:
   $ visage verify a.jpg b.jpg --json
   $ visage analyze photo.jpg --actions emotion,age
   $ visage demo --out-dir ./visage-demo
+  $ visage video clip.mp4 --out annotated.mp4 --actions emotion
   $ visage serve --port 5005`,
     );
 
@@ -59,6 +61,7 @@ Examples:
   defineVerify(program.command('verify'), ctx);
   defineAnalyze(program.command('analyze'), ctx);
   defineDemo(program.command('demo'), ctx);
+  defineVideo(program.command('video'), ctx);
   program
     .command('serve')
     .description('Start the HTTP service (see visage serve --help)')
