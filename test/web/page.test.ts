@@ -33,7 +33,7 @@ describe('web page in headless Chromium', { skip }, () => {
     await mkdir(ARTIFACTS, { recursive: true });
     // The fake camera plays a yuv420p Y4M (a 4:4:4 source gives a green picture): sample1's three faces, 640x480.
     const camera = path.join(dir, 'cam.y4m');
-    const made = spawnSync('ffmpeg', ['-v', 'error', '-y', '-loop', '1', '-i', path.join(DEMO, 'sample1.jpg'), '-t', '1', '-r', '10', '-vf', 'scale=640:-2,pad=640:480:0:(oh-ih)/2,format=yuv420p', camera]);
+    const made = spawnSync('ffmpeg', ['-v', 'error', '-y', '-loop', '1', '-i', path.join(DEMO, 'sample1.jpg'), '-t', '1', '-r', '30', '-vf', 'scale=640:-2,pad=640:480:0:(oh-ih)/2,format=yuv420p', camera]);
     assert.equal(made.status, 0, String(made.stderr));
     visage = await createVisage({ threads: 2 });
     service = await startService({ visage });
