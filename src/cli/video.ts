@@ -9,7 +9,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { annotateFrame, findFfmpeg, VisageError, Mp4Encoder, openVideo, type VideoFrame, type VideoFrameResult, type VideoOptions } from '../index.js';
-import type { CommandContext } from './io.js';
+import { EXIT_FAILURE, type CommandContext } from './io.js';
 import { addAnalyzeOptions, addDetectorOptions, loadOptions, positiveInteger, withVisage, type AnalyzeFlags } from './options.js';
 
 interface VideoFlags extends Omit<AnalyzeFlags, 'json'> {
@@ -128,6 +128,11 @@ async function runVideo(
     io.err(`\rvisage video: frame ${frames}${share}, ${fps.toFixed(1)} fps${final ? '\n' : ''}`);
   };
   let done = false;
+  // Ctrl-C or a stop signal ends the loop; the temporary files are removed below, as on any failure.
+  let interrupted = false;
+  const interrupt = () => void (interrupted = true);
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   try {
     await outFile?.prepare();
     await jsonFile?.prepare();
@@ -150,8 +155,13 @@ async function runVideo(
         lastReport = performance.now();
         report(false);
       }
+      if (interrupted) break;
     }
     report(true);
+    if (interrupted) {
+      io.err('visage video: interrupted; no output written\n');
+      return EXIT_FAILURE;
+    }
     if (frames === 0) throw new VisageError('INVALID_VIDEO', `${JSON.stringify(path.basename(input))} holds no frames`);
     await encoder?.finish();
     if (lines) await closeStream(lines);
@@ -159,6 +169,8 @@ async function runVideo(
     await jsonFile?.commit();
     done = true;
   } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
     if (!done) {
       await encoder?.abort();
       if (lines) await closeStream(lines).catch(() => undefined);
