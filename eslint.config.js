@@ -15,4 +15,13 @@ export default tseslint.config(
     files: ['bin/**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
+  {
+    // The web page's scripts run in the browser.
+    files: ['src/web/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['window', 'document', 'navigator', 'location', 'fetch', 'FileReader', 'WebSocket', 'URL', 'performance', 'console'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

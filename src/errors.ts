@@ -15,6 +15,9 @@ export const ERROR_CODES = {
   MODEL_ERROR: { status: 500, description: 'A network failed to load or run' },
   GALLERY_NOT_FOUND: { status: 404, description: 'No gallery of that name (or it was deleted)' },
   GALLERY_MODEL_MISMATCH: { status: 409, description: "The embedding comes from another recogniser (or dimension) than the gallery's" },
+  INVALID_VIDEO: { status: 400, description: 'Not a video, empty, corrupt, or without a video stream' },
+  FFMPEG_NOT_FOUND: { status: 500, description: 'ffmpeg (needed for video files) is not installed or not where it was said to be' },
+  FFMPEG_FAILED: { status: 500, description: 'ffmpeg failed while writing a video' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

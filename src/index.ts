@@ -16,3 +16,6 @@ export { renderDetections, renderVerification, renderAnalysis, renderSearch, typ
 export { openStore, SqliteStore, PostgresStore, ANN_DEFAULTS, DEFAULT_GALLERY, type PostgresOptions } from './gallery/index.js';
 export type * from './gallery/types.js';
 export type { AnnOptions } from './gallery/index.js';
+export { openVideo, type OpenedVideo } from './video/source.js';
+export { findFfmpeg, Mp4Encoder, type FfmpegTools } from './video/ffmpeg.js';
+export { annotateFrame } from './video/annotate.js';

@@ -7,9 +7,11 @@ import type { ImageInput, LoadOptions } from './image/index.js';
 import type { HaarOptions } from './models/haar/index.js';
 import type { MtcnnOptions } from './models/mtcnn/index.js';
 import type { Gallery, GalleryOptions } from './gallery/types.js';
+import type { VideoFrameResult, VideoOptions, VideoSource } from './video/types.js';
 
 export type { Box, Point } from './image/types.js';
 export type { ImageInput } from './image/index.js';
+export type { TrackedFace, VideoFrame, VideoFrameResult, VideoInfo, VideoOptions, VideoSource } from './video/types.js';
 
 export type DetectorName = 'ssd' | 'tiny' | 'mtcnn' | 'haar' | 'none';
 /** The built-in recognisers (see `VisageOptions.recognizer`). */
@@ -171,5 +173,7 @@ export interface Visage {
   analyze(input: ImageInput, options?: AnalyzeOptions): Promise<AnalyzeResult>;
   /** Opens gallery `name` (default 'default'), creating it where missing, for 1:N identification. */
   gallery(name?: string, options?: GalleryOptions): Promise<Gallery>;
+  /** Per-frame faces of a video (file, URL or frames) with stable track ids; see VideoOptions. */
+  video(source: VideoSource, options?: VideoOptions): AsyncIterableIterator<VideoFrameResult>;
   close(): Promise<void>;
 }

@@ -13,6 +13,7 @@ import { EXIT_FAILURE, EXIT_USAGE, processIo, reportError, type Io } from './io.
 import { defineRepresent } from './represent.js';
 import { serveCommand } from './serve.js';
 import { defineVerify } from './verify.js';
+import { defineVideo } from './video.js';
 
 // package.json sits one level above both src/ (tsx) and dist/ (the build).
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -53,6 +54,7 @@ Examples:
   $ visage index ./people --gallery staff
   $ visage find visitor.jpg --gallery staff
   $ visage demo --out-dir ./visage-demo
+  $ visage video clip.mp4 --out annotated.mp4 --actions emotion
   $ visage serve --port 5005`,
     );
 
@@ -65,6 +67,7 @@ Examples:
   defineIndex(program.command('index'), ctx);
   defineFind(program.command('find'), ctx);
   defineGallery(program.command('gallery'), ctx);
+  defineVideo(program.command('video'), ctx);
   program
     .command('serve')
     .description('Start the HTTP service (see visage serve --help)')

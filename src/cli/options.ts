@@ -65,15 +65,20 @@ export interface AnalyzeFlags extends DetectFlags {
 
 /** Adds --detector, --min-score, --allow-no-face, --json, --threads and --allow-private-urls. */
 export function addDetectOptions(command: Command): Command {
-  return command
-    .addOption(
-      new Option('-d, --detector <name>', "face detector; 'none' takes the whole image as the face (default: ssd)").choices(Object.keys(DETECTORS)),
-    )
-    .option('--min-score <score>', 'minimum detection score, 0 to 1 (default: the detector\'s own)', numberIn(0, 1, '--min-score'))
+  return addDetectorOptions(command)
     .option('--allow-no-face', 'where no face is found, use the whole image instead of failing with NO_FACE')
     .option('--json', 'print the result as JSON on stdout')
     .option('--threads <n>', 'threads ONNX Runtime uses per operator (default: all cores)', positiveInteger)
     .option('--allow-private-urls', 'let image URLs reach loopback and private addresses');
+}
+
+/** Adds --detector and --min-score. */
+export function addDetectorOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('-d, --detector <name>', "face detector; 'none' takes the whole image as the face (default: ssd)").choices(Object.keys(DETECTORS)),
+    )
+    .option('--min-score <score>', 'minimum detection score, 0 to 1 (default: the detector\'s own)', numberIn(0, 1, '--min-score'));
 }
 
 /** Adds --metric and --threshold. */

@@ -1,7 +1,6 @@
 /** What the stores share: checks on names, embedding encoding, and the in-memory catch-up. */
 import { VisageError } from '../errors.js';
 import type { Box } from '../image/types.js';
-import type { RecognizerName } from '../types.js';
 import type { GalleryModel } from './types.js';
 
 const MAX_NAME = 200;
@@ -27,7 +26,7 @@ export function sameModel(a: GalleryModel, b: GalleryModel): boolean {
 }
 
 export const modelOf = (model: string | null, dimension: number | null): GalleryModel | null =>
-  model === null || dimension === null ? null : { model: model as RecognizerName, dimension: Number(dimension) };
+  model === null || dimension === null ? null : { model: String(model), dimension: Number(dimension) };
 
 /** Float32 little-endian bytes of a vector. */
 export function embeddingBytes(v: Float32Array): Buffer {

@@ -11,7 +11,7 @@ import { VisageError } from '../errors.js';
 import { decodeImage, loadImageBytes, type LoadOptions } from '../image/index.js';
 import type { Box, RgbImage } from '../image/types.js';
 import { CALIBRATION, confidence } from '../match/index.js';
-import type { FaceInput, RecognizerName, Visage } from '../types.js';
+import type { BuiltinModel, FaceInput, Visage } from '../types.js';
 import { checkName, modelMismatch, sameModel } from './common.js';
 import { normalise } from './exact.js';
 import { SqliteStore } from './sqlite.js';
@@ -31,7 +31,7 @@ import type {
 
 export const DEFAULT_GALLERY = 'default';
 /** The recogniser assumed for embeddings given as numbers to a gallery that has none yet. */
-const DEFAULT_RECOGNIZER: RecognizerName = 'dlib-resnet128';
+const DEFAULT_RECOGNIZER = 'fusion-dlib-mobilefacenet';
 const MAX_K = 100;
 const THUMBNAIL_SIDE = 112;
 
@@ -102,6 +102,9 @@ class VisageGallery implements Gallery {
     options: AddOptions | SearchOptions,
     keepImage: boolean,
   ): Promise<{ model: GalleryModel; faces: { box: Box | null; embedding: Float32Array }[]; image: RgbImage | null }> {
+    if (!Array.isArray(input) && typeof input === 'object' && input !== null && !(input instanceof Uint8Array) && 'embedding' in input) {
+      return this.embed(input.embedding, { ...options, model: input.model }, keepImage);
+    }
     if (Array.isArray(input)) {
       if (input.length === 0 || !input.every((v) => typeof v === 'number' && Number.isFinite(v))) throw invalid('a non-empty array of finite numbers', 'embedding', '[…]');
       if (!input.some((v) => v !== 0)) throw invalid('a non-zero embedding', 'embedding', '[0, …]');
@@ -188,8 +191,9 @@ class VisageGallery implements Gallery {
     const embedded = await this.embed(input, options, false);
     const has = await this.inner.model();
     if (has && !sameModel(has, embedded.model)) throw modelMismatch(this.name, has, embedded.model);
-    const calibration = CALIBRATION[embedded.model.model][metric];
-    const threshold = options.threshold ?? calibration.threshold;
+    const calibration = (CALIBRATION as Partial<Record<string, (typeof CALIBRATION)[BuiltinModel]>>)[embedded.model.model]?.[metric];
+    const threshold = options.threshold ?? calibration?.threshold;
+    if (threshold === undefined) throw invalid('a threshold (the model has no calibrated one)', 'threshold', options.threshold);
     if (typeof threshold !== 'number' || !Number.isFinite(threshold) || threshold < 0) throw invalid('a number >= 0', 'threshold', options.threshold);
     const { hits, approximate } = await this.inner.search(
       embedded.faces.map((f) => f.embedding),
@@ -201,7 +205,7 @@ class VisageGallery implements Gallery {
     const faces = embedded.faces.map((face, i) => {
       const matches = (hits[i] ?? []).map((h) => {
         const distance = toDistance(h.similarity);
-        return { identity: h.identity, faceId: h.faceId, distance, confidence: confidence(distance, { threshold, scale: calibration.scale }), verified: distance <= threshold };
+        return { identity: h.identity, faceId: h.faceId, distance, confidence: confidence(distance, { threshold, scale: calibration?.scale ?? Math.max(threshold, 1e-3) / 10 }), verified: distance <= threshold };
       });
       const best = matches[0];
       return { box: face.box, identity: best?.verified ? best.identity : null, matches };

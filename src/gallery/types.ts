@@ -1,11 +1,11 @@
 /** The public contract of galleries (1:N identification): options, results and the store interface. */
 import type { Box } from '../image/types.js';
-import type { DetectOptions, FaceInput, Metric, RecognizerName } from '../types.js';
+import type { DetectOptions, FaceInput, Metric } from '../types.js';
 import type { AnnOptions } from './memory.js';
 
 /** Which recogniser made a gallery's embeddings; recorded with the gallery when it is created. */
 export interface GalleryModel {
-  model: RecognizerName;
+  model: string;
   dimension: number;
 }
 
@@ -30,7 +30,7 @@ export interface AddOptions extends DetectOptions {
   /** From an image: enrol only its largest face (default) or every face. */
   faces?: 'largest' | 'all';
   /** For an embedding given as numbers: the recogniser that made it (default: the gallery's). */
-  model?: RecognizerName;
+  model?: string;
   /** A key that makes the add idempotent: a second add with the same key adds nothing (the CLI uses a file hash). */
   sourceKey?: string;
 }
@@ -43,7 +43,7 @@ export interface SearchOptions extends DetectOptions {
   /** Distance at or below which a match names the person; default: calibrated on LFW. */
   threshold?: number;
   /** For an embedding given as numbers: the recogniser that made it (default: the gallery's). */
-  model?: RecognizerName;
+  model?: string;
   /** Scan every face even where the HNSW graph exists (for checking it). */
   exact?: boolean;
 }
@@ -69,7 +69,7 @@ export interface SearchedFace {
 
 export interface SearchResult {
   gallery: string;
-  model: RecognizerName;
+  model: string;
   metric: Extract<Metric, 'cosine' | 'euclidean_l2'>;
   threshold: number;
   /** True where the HNSW graph answered (its candidates re-ranked exactly). */

@@ -14,6 +14,8 @@ import { openGallery } from '../gallery/gallery.js';
 import type { Gallery, GalleryOptions } from '../gallery/types.js';
 import { asPixels, attributeBox, cropBox, type AlignMode } from './align.js';
 import { createRecognizer, type Recognizer } from './recognizers.js';
+import { analyzeVideo } from '../video/loop.js';
+import type { VideoFrameResult, VideoOptions, VideoSource } from '../video/types.js';
 import {
   EMOTIONS,
   type Action,
@@ -287,6 +289,11 @@ export class VisagePipeline implements Visage {
     }
     const decoded = await this.decode(input);
     const { detector, faces, wholeImage } = await this.findFaces(decoded, options, true);
+    return { detector, wholeImage, faces: await this.classify(decoded, faces, actions) };
+  }
+
+  /** Emotion, age and gender of faces already found. */
+  private async classify(decoded: Decoded, faces: readonly DetectedFace[], actions: readonly Action[]): Promise<FaceAnalysis[]> {
     // face-api classifies the landmarks' padded bounding box (its alignedRect), whole-image faces
     // included; MTCNN's 5 points do not outline the face, so its detection box is used as it is.
     const crops = faces.map((f) => cropBox(decoded.pixels, f.landmarks.length === 68 ? attributeBox(f.landmarks) : f.box));
@@ -313,7 +320,43 @@ export class VisagePipeline implements Visage {
       }
       return face;
     });
-    return { detector, wholeImage, faces: results };
+    return results;
+  }
+
+  /**
+   * Faces in an already-decoded frame (video): `detect` without the decoding step.
+   *
+   * @example
+   * const { faces } = await pipeline.detectPixels({ data, width, height }, { detector: 'tiny' });
+   */
+  async detectPixels(image: RgbImage, options: DetectOptions = {}): Promise<DetectResult> {
+    const { detector, faces, wholeImage } = await this.findFaces({ image, pixels: asPixels(image) }, options, false);
+    return { width: image.width, height: image.height, detector, wholeImage, faces };
+  }
+
+  /** The 68 landmarks inside each box of a decoded frame (video tracking between detections); [] where a box leaves the frame. */
+  async landmarksIn(image: RgbImage, boxes: readonly Box[]): Promise<Point[][]> {
+    const pixels = asPixels(image);
+    const crops = boxes.map((box) => cropBox(pixels, box));
+    const usable = boxes.map((box, i) => ({ box, i, crop: crops[i] })).filter((x): x is { box: Box; i: number; crop: FloatImage } => x.crop != null);
+    const points = usable.length ? await (await this.models.landmarks()).predictBatch(usable.map((x) => x.crop), usable.map((x) => ({ x: x.box.x, y: x.box.y }))) : [];
+    const byIndex = new Map(usable.map((x, k) => [x.i, points[k] as Point[]]));
+    return boxes.map((_, i) => byIndex.get(i) ?? []);
+  }
+
+  /** Emotion, age and gender of faces already found in a decoded frame (video: per track, at its own rate). */
+  async analyzePixels(image: RgbImage, faces: readonly DetectedFace[], actions: readonly Action[]): Promise<FaceAnalysis[]> {
+    return this.classify({ image, pixels: asPixels(image) }, faces, actions);
+  }
+
+  /**
+   * Per-frame faces of a video file, URL or stream of frames, with a `trackId` kept across frames.
+   *
+   * @example
+   * for await (const frame of visage.video('clip.mp4', { detector: 'tiny', every: 3 })) console.log(frame.faces.length);
+   */
+  video(source: VideoSource, options: VideoOptions = {}): AsyncIterableIterator<VideoFrameResult> {
+    return analyzeVideo(this, source, { ...options, image: { ...this.options.image, ...options.image } });
   }
 
   /**

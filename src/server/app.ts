@@ -6,6 +6,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { DEFAULT_DOWNLOAD_OPTIONS, DEFAULT_MAX_PIXELS, type DownloadOptions } from '../image/index.js';
 import { VisageError } from '../errors.js';
@@ -17,6 +18,8 @@ import { apiRoutes } from './routes/api.js';
 import { deepfaceRoutes } from './routes/deepface.js';
 import { GalleryPool, galleryRoutes } from './routes/gallery.js';
 import type { GalleryStore } from '../gallery/types.js';
+import { LIVE_DEFAULTS, liveRoutes, type LiveOptions } from './routes/live.js';
+import { webRoutes } from './routes/web.js';
 import { ImageStore } from './store.js';
 
 export interface ServerOptions {
@@ -42,6 +45,8 @@ export interface ServerOptions {
   requestTimeoutMs?: number;
   /** Where the gallery routes keep faces: a store, SQLite file or postgres:// URL (default: VISAGE_DATABASE_URL, else the default SQLite file). */
   galleryStore?: GalleryStore | string;
+  /** Bounds of the live WebSocket route (frame size and rate, connections). */
+  live?: LiveOptions;
   /** Fastify logger setting (default off). */
   logger?: FastifyServerOptions['logger'];
 }
@@ -109,7 +114,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     if (options.token.length === 0) throw new VisageError('INVALID_ARGUMENT', 'Expected a non-empty string for token but received ""');
     const token = digest(options.token);
     app.addHook('onRequest', async (request, reply) => {
-      if (request.routeOptions.url === '/health') return;
+      if (request.routeOptions.url === '/health' || request.routeOptions.config.public) return;
       if (!tokenMatches(request.headers.authorization, token)) {
         void reply.header('www-authenticate', 'Bearer');
         throw new HttpError(401, 'Missing or wrong bearer token');
@@ -144,5 +149,15 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const galleries = new GalleryPool(options.galleryStore, options.visage);
   app.addHook('onClose', () => galleries.close());
   galleryRoutes(app, ctx, galleries);
+  webRoutes(app, ctx);
+  // Live frames: the token is checked by the route itself (a browser cannot send the header).
+  await app.register(websocket, { options: { maxPayload: (options.live?.maxFrameBytes ?? LIVE_DEFAULTS.maxFrameBytes) + 1024 } });
+  const token = options.token === undefined ? undefined : digest(options.token);
+  await app.register(async (scope) =>
+    liveRoutes(scope, ctx, {
+      ...options.live,
+      ...(token ? { tokenMatches: (given: string) => timingSafeEqual(digest(given), token), headerAuthorised: (header: string | undefined) => tokenMatches(header, token) } : {}),
+    }),
+  );
   return app;
 }

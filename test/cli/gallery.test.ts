@@ -73,7 +73,7 @@ describe('visage index / find / gallery', () => {
     const list = await run('gallery', 'list', '--store', store, '--json');
     assert.equal(list.code, 0, list.stderr);
     const [team] = JSON.parse(list.stdout) as GalleryInfo[];
-    assert.deepEqual(team, { name: 'team', model: 'dlib-resnet128', dimension: 128, faces: 6, identities: 3 });
+    assert.deepEqual(team, { name: 'team', model: 'fusion-dlib-mobilefacenet', dimension: 320, faces: 6, identities: 3 });
   });
 
   it('find names each face of the group photo, and draws them beside their matches', async () => {
@@ -136,6 +136,6 @@ describe('visage index / find / gallery', () => {
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /\[GALLERY_NOT_FOUND\]/);
     const { stdout } = await run('gallery', 'list', '--store', store);
-    assert.equal(stdout, 'team: 3 identities, 6 faces (dlib-resnet128, 128-d)\n');
+    assert.equal(stdout, 'team: 3 identities, 6 faces (fusion-dlib-mobilefacenet, 320-d)\n');
   });
 });

@@ -66,9 +66,9 @@ describe('gallery', () => {
     const query = await sharp(sample(1)).flop().resize(width).jpeg({ quality: 90 }).toBuffer();
     const result = await gallery.search(query, { k: 3 });
     assert.equal(result.faces.length, 3);
-    assert.equal(result.model, 'dlib-resnet128');
+    assert.equal(result.model, 'fusion-dlib-mobilefacenet');
     assert.equal(result.metric, 'cosine');
-    assert.equal(result.threshold, CALIBRATION['dlib-resnet128'].cosine.threshold);
+    assert.equal(result.threshold, CALIBRATION['fusion-dlib-mobilefacenet'].cosine.threshold);
     for (const face of result.faces) {
       assert.ok(face.box);
       // The enrolled face at the mirrored position is the one that must be named.
@@ -100,7 +100,7 @@ describe('gallery', () => {
     const other = Array.from({ length: 512 }, (_, i) => Math.sin(i));
     await assert.rejects(gallery.add('x', other), isCode('GALLERY_MODEL_MISMATCH'));
     await assert.rejects(gallery.search(other), isCode('GALLERY_MODEL_MISMATCH'));
-    assert.deepEqual(await gallery.model(), { model: 'dlib-resnet128', dimension: 128 });
+    assert.deepEqual(await gallery.model(), { model: 'fusion-dlib-mobilefacenet', dimension: 320 });
   });
 
   test('identities, faces, thumbnails, removal by face id and by identity', async () => {

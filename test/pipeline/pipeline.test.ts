@@ -79,13 +79,13 @@ describe('verify', () => {
   for (const detector of ['ssd', 'tiny', 'mtcnn', 'haar'] as const) {
     test(`a photo and its mirror image are the same person (${detector})`, async () => {
       const result = await visage.verify(photo, mirror, { detector });
-      const calibration = CALIBRATION['dlib-resnet128'].euclidean;
+      const calibration = CALIBRATION['fusion-dlib-mobilefacenet'].euclidean;
       assert.equal(result.verified, true, `distance ${result.distance}`);
       assert.equal(result.metric, 'euclidean');
       assert.equal(result.threshold, calibration.threshold);
       assert.ok(result.distance >= 0 && result.distance <= result.threshold, `distance ${result.distance}`);
       assert.ok(result.confidence > 0.5 && result.confidence <= 1, `confidence ${result.confidence}`);
-      assert.equal(result.model, 'dlib-resnet128');
+      assert.equal(result.model, 'fusion-dlib-mobilefacenet');
       assert.equal(result.detector, detector);
       assert.ok(result.timeMs > 0);
       const { a, b } = result.faces;

@@ -139,7 +139,7 @@ describe('server: endpoints on the shipped photos', () => {
     assert.equal(body.verified, true);
     assert.ok(body.distance < body.threshold);
     assert.equal(body.similarity_metric, 'cosine');
-    assert.equal(body.model, 'dlib-resnet128');
+    assert.equal(body.model, 'fusion-dlib-mobilefacenet');
     assert.equal(body.detector_backend, 'ssd');
     assert.ok(body.confidence > 0.5 && body.confidence <= 1);
     for (const area of [body.facial_areas.img1, body.facial_areas.img2]) {

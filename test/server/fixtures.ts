@@ -112,6 +112,11 @@ export function decodingOnlyVisage(): Visage & { calls: number } {
       return reach(b);
     },
     gallery: async () => reach(undefined),
+    video: (): AsyncIterableIterator<never> => {
+      double.calls++;
+      const fail = () => Promise.reject(new VisageError('MODEL_ERROR', 'test double: no models here'));
+      return { next: fail, [Symbol.asyncIterator]() { return this; } };
+    },
     close: async () => undefined,
   };
   return double;

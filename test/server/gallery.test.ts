@@ -102,7 +102,7 @@ describe('server: gallery routes', () => {
     const found = await json<{ results: { identity: string; distance: number; threshold: number; source_w: number }[][]; model: string }>(
       await service.request('/find', { json: { img: (crops[1] as Buffer).toString('base64'), gallery: 'team' }, headers: auth }),
     );
-    assert.equal(found.model, 'dlib-resnet128');
+    assert.equal(found.model, 'fusion-dlib-mobilefacenet');
     assert.equal(found.results.length, 1);
     assert.equal(found.results[0]?.[0]?.identity, 'bea');
     assert.ok(found.results[0]?.every((r) => r.distance <= r.threshold && r.source_w > 0));
