@@ -31,7 +31,7 @@ async function until(check: () => Promise<boolean>, what: string, ms = 5000): Pr
 describe('PostgreSQL store', { skip: missing ?? false }, () => {
   let server: TestPostgres;
   let visage: Visage;
-  /** The server offers pgvector (installed by .ci/run; where it could not be built, only the in-memory path runs). */
+  /** The server offers pgvector (installed by .ci/run, which requires it; elsewhere, without it, only the in-memory path runs). */
   let hasVector = false;
 
   before(async () => {
@@ -40,6 +40,7 @@ describe('PostgreSQL store', { skip: missing ?? false }, () => {
     const client = new pg.Client(server.url);
     await client.connect();
     hasVector = ((await client.query("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")).rowCount ?? 0) > 0;
+    if (!hasVector && process.env.VISAGE_REQUIRE_POSTGRES === '1') throw new Error('pgvector is not installed; VISAGE_REQUIRE_POSTGRES=1 forbids skipping');
     await client.end();
   });
   after(async () => {

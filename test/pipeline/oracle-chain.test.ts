@@ -48,7 +48,7 @@ let reference: FaceApiReference;
 
 before(async () => {
   // face-api's own crop and a single descriptor pass: the configuration that reproduces face-api.
-  [visage, reference] = await Promise.all([createVisage({ align: 'box', averageMirror: false }), loadFaceApiReference()]);
+  [visage, reference] = await Promise.all([createVisage({ recognizer: 'dlib', align: 'box', averageMirror: false }), loadFaceApiReference()]);
 });
 
 after(async () => {

@@ -89,7 +89,7 @@ describe('server: endpoints on the shipped photos', () => {
     assert.deepEqual(Object.keys(body.emotions).sort(), [...EMOTIONS].sort());
     assert.ok(Math.abs(sum(Object.values(body.emotions)) - 1) < 1e-4);
     assert.equal(body.face_detected, true);
-    assert.equal(body.face_embedding?.length, 128);
+    assert.equal(body.face_embedding?.length, 320);
   });
 
   it('POST /api/analyze/emotion: face_detection false takes the whole image; labels renormalised', async () => {
@@ -174,7 +174,7 @@ describe('server: endpoints on the shipped photos', () => {
     );
     assert.equal(results.length, 1);
     const [face] = results as [(typeof results)[0]];
-    assert.equal(face.embedding.length, 128);
+    assert.equal(face.embedding.length, 320);
     assert.ok(face.face_confidence > 0 && face.face_confidence <= 1);
     assert.ok(face.facial_area.w > 50);
     const body = await json<DeepfaceVerify>(await service.request('/verify', { json: { img1: face.embedding, img2: faceAMirror.toString('base64') } }));

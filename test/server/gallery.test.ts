@@ -112,7 +112,7 @@ describe('server: gallery routes', () => {
     assert.ok(stranger.results.length >= 3);
     assert.ok(stranger.results.every((r) => r.length === 0));
     const mismatch = await json<{ error: string }>(await service.request('/find', { json: { img: [1, 2, 3], gallery: 'team' }, headers: auth }), 409);
-    assert.match(mismatch.error, /dlib-resnet128/);
+    assert.match(mismatch.error, /fusion-dlib-mobilefacenet embeddings \(320-d\)/);
   });
 
   it('deletes one face, then a subject; 404 for a face that is not there; 401 without the token', async () => {
