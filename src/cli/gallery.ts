@@ -19,7 +19,7 @@ import {
 } from '../index.js';
 import { formatBox, inputLabel, percent } from './batch.js';
 import { EXIT_FAILURE, describeError, toJson, type CommandContext } from './io.js';
-import { addDetectOptions, detectOptions, loadOptions, positiveInteger, withVisage, writePicture, type DetectFlags } from './options.js';
+import { addDetectOptions, addRecognizerOption, detectOptions, loadOptions, positiveInteger, withVisage, writePicture, type DetectFlags } from './options.js';
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif']);
 
@@ -41,6 +41,7 @@ interface FindFlags extends GalleryFlags {
 const STORE_HELP = 'SQLite file or postgres:// URL (default: $VISAGE_DATABASE_URL, else $VISAGE_GALLERY_FILE or ~/.visage/galleries.sqlite)';
 
 function addGalleryOptions(command: Command): Command {
+  addRecognizerOption(command);
   return command.option('-g, --gallery <name>', 'gallery name', DEFAULT_GALLERY).option('--store <file|url>', STORE_HELP);
 }
 

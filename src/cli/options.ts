@@ -2,15 +2,51 @@
  * Options shared by the commands, parsed and checked by commander (a bad value is a usage error,
  * exit 2), then handed to the library as they are: defaults stay the library's.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createVisage, type Action, type DetectOptions, type DetectorName, type LoadOptions, type Metric, type Visage } from '../index.js';
+import {
+  createVisage,
+  type Action,
+  type DetectOptions,
+  type DetectorName,
+  type LoadOptions,
+  type Metric,
+  type OnnxRecognizer,
+  type RecognizerName,
+  type RecognizerOption,
+  type Visage,
+} from '../index.js';
 
 // Records keyed by the library's unions, so the type checker flags a name added there but not here.
 const DETECTORS: Record<DetectorName, true> = { ssd: true, tiny: true, mtcnn: true, haar: true, none: true };
 const METRICS: Record<Metric, true> = { euclidean: true, euclidean_l2: true, cosine: true };
 const ACTIONS: Record<Action, true> = { emotion: true, age: true, gender: true };
+const RECOGNIZERS: Record<RecognizerName, true> = { dlib: true, mobilefacenet: true, fusion: true };
+
+/**
+ * A built-in recogniser's name, or a JSON file describing the user's own ONNX model (the
+ * library's OnnxRecognizer; its `onnx` path is relative to the JSON file). The library checks the
+ * fields when it loads the model.
+ */
+export function recognizerOption(value: string): RecognizerOption {
+  if (value in RECOGNIZERS) return value as RecognizerName;
+  if (!value.toLowerCase().endsWith('.json')) {
+    throw new InvalidArgumentError(`Expected one of ${Object.keys(RECOGNIZERS).join(', ')}, or a .json file describing an ONNX recogniser.`);
+  }
+  let spec: unknown;
+  try {
+    spec = JSON.parse(readFileSync(value, 'utf8'));
+  } catch (err) {
+    throw new InvalidArgumentError(`Could not read ${value}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (typeof spec !== 'object' || spec === null || typeof (spec as { onnx?: unknown }).onnx !== 'string') {
+    throw new InvalidArgumentError(`${value} must hold an object with "onnx" (the model file) and "inputSize".`);
+  }
+  const onnx = path.resolve(path.dirname(value), (spec as OnnxRecognizer).onnx);
+  return { ...(spec as OnnxRecognizer), onnx };
+}
 
 function numberIn(min: number, max: number, name: string): (value: string) => number {
   return (value) => {
@@ -44,6 +80,7 @@ export interface CommonFlags {
   json?: boolean;
   threads?: number;
   allowPrivateUrls?: boolean;
+  recognizer?: RecognizerOption;
 }
 
 /** Flags of the commands that find faces. */
@@ -81,6 +118,15 @@ export function addDetectorOptions(command: Command): Command {
     .option('--min-score <score>', 'minimum detection score, 0 to 1 (default: the detector\'s own)', numberIn(0, 1, '--min-score'));
 }
 
+/** Adds --recognizer. */
+export function addRecognizerOption(command: Command): Command {
+  return command.option(
+    '-r, --recognizer <name|file.json>',
+    `face recogniser: ${Object.keys(RECOGNIZERS).join(', ')} (default: fusion), or a JSON file describing your own ONNX model (see the README)`,
+    recognizerOption,
+  );
+}
+
 /** Adds --metric and --threshold. */
 export function addVerifyOptions(command: Command): Command {
   return command
@@ -105,7 +151,7 @@ export function loadOptions(flags: CommonFlags): LoadOptions {
 
 /** Runs `work` with a visage instance made from the flags, and closes the instance afterwards. */
 export async function withVisage<T>(flags: CommonFlags, work: (visage: Visage) => Promise<T>): Promise<T> {
-  const visage = await createVisage({ image: loadOptions(flags), threads: flags.threads });
+  const visage = await createVisage({ image: loadOptions(flags), threads: flags.threads, recognizer: flags.recognizer });
   try {
     return await work(visage);
   } finally {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { RepresentResult } from '../index.js';
 import { formatBox, runBatch } from './batch.js';
 import type { CommandContext } from './io.js';
-import { addDetectOptions, detectOptions, withVisage, type DetectFlags } from './options.js';
+import { addDetectOptions, addRecognizerOption, detectOptions, withVisage, type DetectFlags } from './options.js';
 
 function summary(label: string, result: RepresentResult): string {
   const size = result.faces[0]?.embedding.length ?? 0;
@@ -18,7 +18,7 @@ function summary(label: string, result: RepresentResult): string {
 
 /** Defines the represent command on `command`. */
 export function defineRepresent(command: Command, ctx: CommandContext): void {
-  addDetectOptions(command.description('Compute the face embedding of every face in each image').argument('<images...>', 'image paths, URLs, base64 strings or data: URIs'))
+  addRecognizerOption(addDetectOptions(command.description('Compute the face embedding of every face in each image').argument('<images...>', 'image paths, URLs, base64 strings or data: URIs')))
     .addHelpText(
       'after',
       `

@@ -6,7 +6,8 @@
  */
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { createVisage } from '../index.js';
+import { createVisage, type RecognizerOption } from '../index.js';
+import { recognizerOption } from './options.js';
 import { buildServer } from '../server/index.js';
 
 function port(value: string): number {
@@ -20,6 +21,7 @@ interface ServeFlags {
   port: number;
   store: string;
   allowPrivateUrls: boolean;
+  recognizer?: RecognizerOption;
 }
 
 /**
@@ -37,6 +39,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     .option('--port <port>', 'port to listen on (0: any free port)', port, 5005)
     .option('--store <dir>', 'image store directory for /api/download_image (created if missing)', 'visage-store')
     .option('--allow-private-urls', 'let image URLs reach loopback and private addresses (also VISAGE_ALLOW_PRIVATE_URLS=1)', false)
+    .option('-r, --recognizer <name|file.json>', "the service's recogniser: dlib, mobilefacenet, fusion (default), or a JSON file describing an ONNX model; requests may name a built-in one (model_name)", recognizerOption)
     .addHelpText('after', '\nEnvironment:\n  VISAGE_API_TOKEN           require "Authorization: Bearer <token>" on every route but /health\n  VISAGE_ALLOW_PRIVATE_URLS  1: same as --allow-private-urls')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
@@ -51,7 +54,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
 
   const token = process.env.VISAGE_API_TOKEN || undefined;
   const allowPrivateUrls = flags.allowPrivateUrls || process.env.VISAGE_ALLOW_PRIVATE_URLS === '1';
-  const visage = await createVisage();
+  const visage = await createVisage({ recognizer: flags.recognizer });
   let app: Awaited<ReturnType<typeof buildServer>>;
   try {
     app = await buildServer({ visage, store: flags.store, allowPrivateUrls, token, logger: { level: 'info' } });

@@ -2,7 +2,7 @@
  * The command line, run in-process through main() with its output captured.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -69,6 +69,28 @@ describe('visage CLI', () => {
     assert.ok(result.distance < result.threshold);
     assert.equal(result.metric, 'euclidean');
     assert.ok(result.faces.a && result.faces.b);
+  });
+
+  it('verify --recognizer: a built-in one by name; a JSON spec whose model path is relative to it; bad values are usage errors', async () => {
+    const chosen = await run('verify', SAMPLE, mirrorPath, '--recognizer', 'mobilefacenet', '--json');
+    assert.equal(chosen.code, 0, chosen.stderr);
+    const result = JSON.parse(chosen.stdout) as VerifyResult;
+    assert.equal(result.model, 'mobilefacenet-192');
+    assert.equal(result.verified, true);
+
+    const spec = path.join(dir, 'specs', 'mine.json');
+    await mkdir(path.dirname(spec), { recursive: true });
+    await writeFile(spec, JSON.stringify({ onnx: 'mine.onnx', inputSize: 112 }));
+    const missing = await run('verify', SAMPLE, mirrorPath, '--recognizer', spec, '--threshold', '0.5');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /FILE_NOT_FOUND/);
+    assert.ok(missing.stderr.includes(path.join(dir, 'specs', 'mine.onnx')), missing.stderr);
+
+    for (const bad of ['vgg-face', path.join(dir, 'absent.json')]) {
+      const usage = await run('verify', SAMPLE, mirrorPath, '--recognizer', bad);
+      assert.equal(usage.code, 2, `${bad}: ${usage.stderr}`);
+      assert.match(usage.stderr, /--recognizer/);
+    }
   });
 
   it('detect --out writes a PNG of the image size with magenta outlines on the detected boxes', async () => {

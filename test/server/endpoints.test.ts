@@ -148,6 +148,18 @@ describe('server: endpoints on the shipped photos', () => {
     assert.ok(body.time > 0 && body.time < 60);
   });
 
+  it('POST /verify model_name picks a built-in recogniser (DeepFace\'s "Dlib" too); a model visage lacks is a 400', async () => {
+    const images = { img1: faceA.toString('base64'), img2: faceAMirror.toString('base64') };
+    for (const [name, model] of [['Dlib', 'dlib-resnet128'], ['mobilefacenet', 'mobilefacenet-192']]) {
+      const body = await json<DeepfaceVerify>(await service.request('/verify', { json: { ...images, model_name: name } }));
+      assert.equal(body.model, model);
+      assert.equal(body.verified, true);
+    }
+    const refused = await service.request('/verify', { json: { ...images, model_name: 'VGG-Face' } });
+    assert.equal(refused.status, 400);
+    assert.match(await refused.text(), /model_name \\"VGG-Face\\": expected one of dlib, mobilefacenet, fusion/);
+  });
+
   it('POST /verify (multipart uploads): two people of one group photo are different persons', async () => {
     const form = new FormData();
     form.append('img1', new Blob([new Uint8Array(faceA)]), 'a.jpg');

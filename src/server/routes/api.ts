@@ -10,6 +10,7 @@ import { EMOTIONS, type Emotion, type FaceAnalysis } from '../../types.js';
 import type { ServerContext } from '../context.js';
 import { MESSAGES } from '../errors.js';
 import { requestImageBytes } from '../images.js';
+import { modelNameSchema, recognizerParam } from '../recognizer.js';
 import { wantsPng } from '../png.js';
 import { errorResponses, errorSchema, formatQuerySchema, jsonOrPng } from '../schemas.js';
 
@@ -137,7 +138,7 @@ export function apiRoutes(app: FastifyInstance, ctx: ServerContext): void {
     },
   });
 
-  app.get<{ Querystring: { image1_path: string; image2_path: string; format?: string } }>('/api/verify_similarity', {
+  app.get<{ Querystring: { image1_path: string; image2_path: string; model_name?: string; format?: string } }>('/api/verify_similarity', {
     schema: {
       tags: ['api'],
       summary: 'Verify whether two stored images show the same person',
@@ -147,6 +148,7 @@ export function apiRoutes(app: FastifyInstance, ctx: ServerContext): void {
         properties: {
           image1_path: { type: 'string', minLength: 1, description: 'image_path from /api/download_image' },
           image2_path: { type: 'string', minLength: 1, description: 'image_path from /api/download_image' },
+          model_name: modelNameSchema,
           ...formatQuerySchema.properties,
         },
       },
@@ -169,18 +171,19 @@ export function apiRoutes(app: FastifyInstance, ctx: ServerContext): void {
     },
     handler: async (request, reply) => {
       const { image1_path, image2_path } = request.query;
+      const options = { recognizer: recognizerParam(request.query.model_name) };
       // Both names are checked before either file is read.
       await Promise.all([store.resolve(image1_path), store.resolve(image2_path)]);
       const [a, b] = await Promise.all([store.read(image1_path, ctx.maxFileBytes), store.read(image2_path, ctx.maxFileBytes)]);
       if (wantsPng(request)) {
         const png = await limiter.run(async () => {
           const decode = (bytes: Buffer) => decodeImage(bytes, { maxPixels: ctx.maxPixels });
-          const [result, imageA, imageB] = await Promise.all([visage.verify(a, b), decode(a), decode(b)]);
+          const [result, imageA, imageB] = await Promise.all([visage.verify(a, b, options), decode(a), decode(b)]);
           return renderVerification(result, imageA, imageB);
         });
         return reply.type('image/png').send(png);
       }
-      const result = await limiter.run(() => visage.verify(a, b));
+      const result = await limiter.run(() => visage.verify(a, b, options));
       return {
         verified: result.verified,
         message: result.verified ? 'Images are of the same person' : 'Images are of different persons',

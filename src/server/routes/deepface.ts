@@ -13,6 +13,7 @@ import type { Action, Box, DetectorName, FaceAnalysis, FaceInput, Metric } from 
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
 import { requestImageBytes, type RequestImage } from '../images.js';
+import { modelNameSchema, recognizerParam } from '../recognizer.js';
 import { wantsPng } from '../png.js';
 import { emotionsSchema, errorResponses, formatQuerySchema, jsonOrPng } from '../schemas.js';
 
@@ -49,7 +50,7 @@ interface AnalyzeBody extends RepresentBody {
 }
 
 const commonFields = {
-  model_name: { type: 'string', description: 'Accepted for compatibility; the response names the model that ran' },
+  model_name: modelNameSchema,
   detector_backend: { type: 'string', enum: Object.keys(DETECTORS), description: 'opencv = Haar cascade, skip = whole image; default ssd' },
   enforce_detection: { type: 'boolean', default: true, description: 'false: use the whole image where no face is found' },
   align: { type: 'boolean', default: true, description: 'Accepted for compatibility; faces are always aligned' },
@@ -180,7 +181,13 @@ export function deepfaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const started = performance.now();
       const body = request.body;
       const [a, b] = await Promise.all([faceInput(body.img1), faceInput(body.img2)]);
-      const options = { detector: detectorOf(body), metric: body.distance_metric, threshold: body.threshold, allowNoFace: !body.enforce_detection };
+      const options = {
+        detector: detectorOf(body),
+        recognizer: recognizerParam(body.model_name),
+        metric: body.distance_metric,
+        threshold: body.threshold,
+        allowNoFace: !body.enforce_detection,
+      };
       if (wantsPng(request)) {
         const png = await limiter.run(async () => {
           const [result, imageA, imageB] = await Promise.all([visage.verify(a, b, options), decode(a), decode(b)]);
@@ -233,7 +240,7 @@ export function deepfaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
     handler: async (request) => {
       const body = request.body;
       const bytes = await requestImageBytes(body.img, ctx.download);
-      const result = await limiter.run(() => visage.represent(bytes, { detector: detectorOf(body), allowNoFace: !body.enforce_detection }));
+      const result = await limiter.run(() => visage.represent(bytes, { detector: detectorOf(body), recognizer: recognizerParam(body.model_name), allowNoFace: !body.enforce_detection }));
       return {
         results: largest(result.faces, body.max_faces).map((face) => ({
           embedding: face.embedding,
