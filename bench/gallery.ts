@@ -11,15 +11,15 @@
  *    SQLite gallery: add rate, file size, load time, memory, exact search p50/p99 at k=5, and where
  *    affordable (--ann-max) the HNSW graph: build time, p50/p99 and recall@5 against exact.
  *
- * node --import tsx bench/gallery.ts [lfw-dev folder] [--sizes 10000,100000,1000000] [--ann-max 100000]
- *   [--queries 200] [--cache /tmp/visage-gallery-lfw.json] [--skip-identification] [--skip-scale]
+ * node --import tsx bench/gallery.ts [lfw-dev folder] [--recognizer dlib|mobilefacenet|fusion] [--sizes 10000,100000,1000000]
+ *   [--ann-max 100000] [--queries 200] [--cache /tmp/visage-gallery-lfw-<recognizer>.json] [--skip-identification] [--skip-scale]
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { CALIBRATION, SqliteStore, createVisage, isVisageError } from '../src/index.js';
+import { CALIBRATION, SqliteStore, createVisage, isVisageError, type BuiltinModel, type RecognizerName } from '../src/index.js';
 import { normalise } from '../src/gallery/exact.js';
 import { MemoryIndex } from '../src/gallery/memory.js';
 import type { NewFace } from '../src/gallery/types.js';
@@ -30,11 +30,11 @@ const flag = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const folder = args.find((a, i) => !a.startsWith('--') && !(args[i - 1] ?? '').startsWith('--')) ?? path.resolve(import.meta.dirname, '../../shared/datasets/lfw-dev');
-const cacheFile = flag('--cache') ?? '/tmp/visage-gallery-lfw.json';
+const recognizer = (flag('--recognizer') ?? 'fusion') as RecognizerName;
+const cacheFile = flag('--cache') ?? `/tmp/visage-gallery-lfw-${recognizer}.json`;
 const sizes = (flag('--sizes') ?? '10000,100000,1000000').split(',').map(Number);
 const annMax = Number(flag('--ann-max') ?? 100_000);
 const queryCount = Number(flag('--queries') ?? 200);
-const THRESHOLD = CALIBRATION['dlib-resnet128'].cosine.threshold;
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -43,17 +43,22 @@ const percentile = (values: number[], p: number) => {
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
 /** Every lfw-dev image's embedding (largest face), computed once and cached. */
-async function embeddings(): Promise<Map<string, number[] | null>> {
-  if (existsSync(cacheFile)) return new Map(Object.entries(JSON.parse(await readFile(cacheFile, 'utf8')) as Record<string, number[] | null>));
+async function embeddings(): Promise<{ model: BuiltinModel; all: Map<string, number[] | null> }> {
+  if (existsSync(cacheFile)) {
+    const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as { model: BuiltinModel; embeddings: Record<string, number[] | null> };
+    return { model: cached.model, all: new Map(Object.entries(cached.embeddings)) };
+  }
   const images = path.join(folder, 'images');
   const files: string[] = [];
   for (const person of (await readdir(images)).sort()) for (const f of (await readdir(path.join(images, person))).sort()) files.push(`${person}/${f}`);
-  const visage = await createVisage({ threads: 2 });
+  const visage = await createVisage({ threads: 2, recognizer });
+  let model: BuiltinModel | undefined;
   const out = new Map<string, number[] | null>();
   const started = performance.now();
   for (const [i, file] of files.entries()) {
     try {
-      const { faces } = await visage.represent(path.join(images, file));
+      const { faces, model: made } = await visage.represent(path.join(images, file));
+      model = made as BuiltinModel;
       const largest = faces.reduce((a, b) => (b.box.width * b.box.height > a.box.width * a.box.height ? b : a));
       out.set(file, largest.embedding);
     } catch (err) {
@@ -63,17 +68,19 @@ async function embeddings(): Promise<Map<string, number[] | null>> {
     if ((i + 1) % 500 === 0) process.stderr.write(`embedded ${i + 1}/${files.length} (${((performance.now() - started) / 1000).toFixed(0)} s)\n`);
   }
   await visage.close();
-  await writeFile(cacheFile, JSON.stringify(Object.fromEntries(out)));
-  return out;
+  if (!model) throw new Error('no face embedded');
+  await writeFile(cacheFile, JSON.stringify({ model, embeddings: Object.fromEntries(out) }));
+  return { model, all: out };
 }
 
-async function identification(all: Map<string, number[] | null>): Promise<void> {
+async function identification(all: Map<string, number[] | null>, model: BuiltinModel): Promise<void> {
+  const THRESHOLD = CALIBRATION[model].cosine.threshold;
   const entries = [...all].filter((e): e is [string, number[]] => e[1] !== null);
   const identityOf = (file: string) => file.split('/')[0] as string;
   const counts = new Map<string, number>();
   for (const [file] of entries) counts.set(identityOf(file), (counts.get(identityOf(file)) ?? 0) + 1);
   const dir = await mkdtemp(path.join(tmpdir(), 'visage-bench-id-'));
-  const visage = await createVisage();
+  const visage = await createVisage({ recognizer });
   const store = new SqliteStore(path.join(dir, 'lfw.sqlite'));
   const gallery = await visage.gallery('lfw', { store });
   const idOf = new Map<string, string>();
@@ -249,6 +256,7 @@ async function scale(all: Map<string, number[] | null>): Promise<void> {
   }
 }
 
-const all = await embeddings();
-if (!args.includes('--skip-identification')) await identification(all);
+const { model, all } = await embeddings();
+console.log(`recogniser ${model}`);
+if (!args.includes('--skip-identification')) await identification(all, model);
 if (!args.includes('--skip-scale')) await scale(all);
