@@ -6,6 +6,9 @@ import { Engine } from '../engine/index.js';
 import { createAgeGenderNet, type AgeGenderNet } from '../models/age-gender/index.js';
 import { createDescriptorNet, type DescriptorNet } from '../models/descriptor/index.js';
 import { createExpressionNet, type ExpressionNet } from '../models/expression/index.js';
+import type { RealnessNet } from '../models/common/human.js';
+import { createHumanAntispoofNet } from '../models/human-antispoof/index.js';
+import { createHumanLivenessNet } from '../models/human-liveness/index.js';
 import { createHaarDetector, type HaarDetector } from '../models/haar/index.js';
 import { createLandmarksNet, type LandmarksNet } from '../models/landmarks/index.js';
 import { createEmbedderNet, type EmbedderNet, type EmbedderSpec } from '../models/embedder/index.js';
@@ -36,6 +39,9 @@ export class ModelRegistry {
   readonly expression: () => Promise<ExpressionNet>;
   readonly ageGender: () => Promise<AgeGenderNet>;
   readonly mobileFaceNet: () => Promise<EmbedderNet>;
+  /** human's anti-spoofing nets (TF.js graph models): a real score per face crop. */
+  readonly humanAntispoof: () => Promise<RealnessNet>;
+  readonly humanLiveness: () => Promise<RealnessNet>;
   private readonly embedders = new Map<string, () => Promise<EmbedderNet>>();
   private haarInstance: HaarDetector | undefined;
 
@@ -51,6 +57,8 @@ export class ModelRegistry {
     this.expression = lazy(() => createExpressionNet(engine));
     this.ageGender = lazy(() => createAgeGenderNet(engine));
     this.mobileFaceNet = lazy(() => createMobileFaceNet(engine));
+    this.humanAntispoof = lazy(() => createHumanAntispoofNet(engine));
+    this.humanLiveness = lazy(() => createHumanLivenessNet(engine));
   }
 
   /** A user's embedding network, loaded once per distinct spec. */
