@@ -9,6 +9,8 @@ import { createExpressionNet, type ExpressionNet } from '../models/expression/in
 import type { RealnessNet } from '../models/common/human.js';
 import { createHumanAntispoofNet } from '../models/human-antispoof/index.js';
 import { createHumanLivenessNet } from '../models/human-liveness/index.js';
+import { createHumanEmotionNet, type HumanEmotionNet } from '../models/human-emotion/index.js';
+import { createFaceResNet, type FaceResNet } from '../models/faceres/index.js';
 import { createHaarDetector, type HaarDetector } from '../models/haar/index.js';
 import { createLandmarksNet, type LandmarksNet } from '../models/landmarks/index.js';
 import { createEmbedderNet, type EmbedderNet, type EmbedderSpec } from '../models/embedder/index.js';
@@ -42,6 +44,9 @@ export class ModelRegistry {
   /** human's anti-spoofing nets (TF.js graph models): a real score per face crop. */
   readonly humanAntispoof: () => Promise<RealnessNet>;
   readonly humanLiveness: () => Promise<RealnessNet>;
+  /** human's emotion net and FaceRes (age, gender, descriptor), the alternative classifiers. */
+  readonly humanEmotion: () => Promise<HumanEmotionNet>;
+  readonly faceres: () => Promise<FaceResNet>;
   private readonly embedders = new Map<string, () => Promise<EmbedderNet>>();
   private haarInstance: HaarDetector | undefined;
 
@@ -59,6 +64,8 @@ export class ModelRegistry {
     this.mobileFaceNet = lazy(() => createMobileFaceNet(engine));
     this.humanAntispoof = lazy(() => createHumanAntispoofNet(engine));
     this.humanLiveness = lazy(() => createHumanLivenessNet(engine));
+    this.humanEmotion = lazy(() => createHumanEmotionNet(engine));
+    this.faceres = lazy(() => createFaceResNet(engine));
   }
 
   /** A user's embedding network, loaded once per distinct spec. */
