@@ -9,9 +9,9 @@ import { readTflite, tfliteToOnnx, type Engine, type Model } from '../../engine/
 import { VisageError } from '../../errors.js';
 import type { RgbImage } from '../../image/types.js';
 import { positiveInteger } from '../common/packaged.js';
-import { BLAZEFACE_CONFIGS, blazeFaceAnchors, type BlazeFaceVariant } from './anchors.js';
+import { BLAZEFACE_CONFIGS, blazeFaceAnchors, type Anchor, type BlazeFaceConfig, type BlazeFaceVariant } from './anchors.js';
 import { BLAZEFACE_COORDS, decodeBlazeFace, weightedNms } from './decode.js';
-import { blazeFaceInput, toSourceBox, toSourcePoint } from './preprocess.js';
+import { blazeFaceInput, toSourceBox, toSourcePoint, type Letterbox } from './preprocess.js';
 import type { BlazeFaceDetection, BlazeFaceDetector, BlazeFaceDetectorOptions, BlazeFaceOptions, BlazeFaceRawOutput } from './types.js';
 
 const require = createRequire(import.meta.url);
@@ -24,7 +24,7 @@ export function blazeFaceFile(variant: BlazeFaceVariant): string {
   return path.join(path.dirname(require.resolve('@mediapipe/face_detection/package.json')), BLAZEFACE_CONFIGS[variant].file);
 }
 
-function resolveOptions(options: BlazeFaceOptions = {}): Required<BlazeFaceOptions> {
+export function resolveBlazeFaceOptions(options: BlazeFaceOptions = {}): Required<BlazeFaceOptions> {
   const minScore = options.minScore ?? BLAZEFACE_DEFAULTS.minScore;
   const maxResults = options.maxResults ?? BLAZEFACE_DEFAULTS.maxResults;
   if (!(minScore > 0 && minScore < 1)) {
@@ -34,6 +34,28 @@ function resolveOptions(options: BlazeFaceOptions = {}): Required<BlazeFaceOptio
     throw new VisageError('INVALID_ARGUMENT', `Expected a positive integer for maxResults but received ${maxResults}`);
   }
   return { minScore, maxResults };
+}
+
+const anchorCache = new Map<BlazeFaceConfig, Anchor[]>();
+
+/**
+ * One image's faces from the raw outputs: decoded, merged by weighted NMS, mapped out of the
+ * letterbox to source pixels, boxes clipped to the image (a box left empty is dropped).
+ */
+export function toBlazeFaceDetections(
+  regressors: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  config: BlazeFaceConfig,
+  letterbox: Letterbox,
+  image: { width: number; height: number },
+  options: Required<BlazeFaceOptions>,
+): BlazeFaceDetection[] {
+  let anchors = anchorCache.get(config);
+  if (!anchors) anchorCache.set(config, (anchors = blazeFaceAnchors(config)));
+  const faces = weightedNms(decodeBlazeFace(regressors, scores, anchors, config.inputSize, options.minScore), undefined, options.maxResults);
+  return faces
+    .map((f) => ({ box: toSourceBox(f.box, letterbox, image), score: f.score, keypoints: f.keypoints.map((p) => toSourcePoint(p, letterbox)) }))
+    .filter((f) => f.box.width > 0 && f.box.height > 0);
 }
 
 /**
@@ -49,12 +71,12 @@ export async function createBlazeFaceDetector(engine: Engine, options: BlazeFace
   if (!config) throw new VisageError('INVALID_ARGUMENT', `Expected 'short' or 'full' for variant but received ${JSON.stringify(variant)}`);
   const file = options.file ?? blazeFaceFile(variant);
   const maxBatch = positiveInteger(options.maxBatch ?? 8, 'maxBatch');
-  const anchors = blazeFaceAnchors(config);
+  const anchors = config.anchors;
   const model: Model = await engine.load(`blazeface:${path.resolve(file)}`, async () => {
     const converted = tfliteToOnnx(readTflite(new Uint8Array(await readFile(file)), path.basename(file)), { batch: 'batch' });
     const [regressors, scores] = converted.outputs;
-    if (converted.inputs.length !== 1 || regressors?.shape[1] !== anchors.length || regressors.shape[2] !== BLAZEFACE_COORDS || scores?.shape[1] !== anchors.length) {
-      throw new VisageError('INVALID_MODEL', `${path.basename(file)} is not BlazeFace ${variant} range: expected one input and outputs [n, ${anchors.length}, 16], [n, ${anchors.length}, 1]`);
+    if (converted.inputs.length !== 1 || regressors?.shape[1] !== anchors || regressors.shape[2] !== BLAZEFACE_COORDS || scores?.shape[1] !== anchors) {
+      throw new VisageError('INVALID_MODEL', `${path.basename(file)} is not BlazeFace ${variant} range: expected one input and outputs [n, ${anchors}, 16], [n, ${anchors}, 1]`);
     }
     return converted.bytes;
   });
@@ -72,11 +94,11 @@ export async function createBlazeFaceDetector(engine: Engine, options: BlazeFace
     const regressors = out[names.regressors];
     const scores = out[names.scores];
     if (!regressors || !scores) throw new VisageError('MODEL_ERROR', 'BlazeFace returned no regressors or scores');
-    return { regressors: regressors.data, scores: scores.data, anchors: anchors.length };
+    return { regressors: regressors.data, scores: scores.data, anchors: anchors };
   }
 
   async function detectBatch(images: readonly RgbImage[], opts?: BlazeFaceOptions): Promise<BlazeFaceDetection[][]> {
-    const { minScore, maxResults } = resolveOptions(opts);
+    const { minScore, maxResults } = resolveBlazeFaceOptions(opts);
     const results: BlazeFaceDetection[][] = [];
     for (let start = 0; start < images.length; start += maxBatch) {
       const chunk = images.slice(start, start + maxBatch);
@@ -84,18 +106,9 @@ export async function createBlazeFaceDetector(engine: Engine, options: BlazeFace
       const letterboxes = chunk.map((image, i) => blazeFaceInput(image, inputSize, batch, i * perImage).letterbox);
       const raw = await forwardRaw(batch);
       chunk.forEach((image, i) => {
-        const n = anchors.length;
-        const faces = weightedNms(
-          decodeBlazeFace(raw.regressors.subarray(i * n * BLAZEFACE_COORDS, (i + 1) * n * BLAZEFACE_COORDS), raw.scores.subarray(i * n, (i + 1) * n), anchors, inputSize, minScore),
-          undefined,
-          maxResults,
-        );
-        const l = letterboxes[i] as (typeof letterboxes)[number];
-        results.push(
-          faces
-            .map((f) => ({ box: toSourceBox(f.box, l, image), score: f.score, keypoints: f.keypoints.map((p) => toSourcePoint(p, l)) }))
-            .filter((f) => f.box.width > 0 && f.box.height > 0),
-        );
+        const n = anchors;
+        const regressors = raw.regressors.subarray(i * n * BLAZEFACE_COORDS, (i + 1) * n * BLAZEFACE_COORDS);
+        results.push(toBlazeFaceDetections(regressors, raw.scores.subarray(i * n, (i + 1) * n), config, letterboxes[i] as Letterbox, image, { minScore, maxResults }));
       });
     }
     return results;

@@ -1,4 +1,4 @@
-export { createBlazeFaceDetector, blazeFaceFile, BLAZEFACE_DEFAULTS } from './detector.js';
+export { createBlazeFaceDetector, blazeFaceFile, resolveBlazeFaceOptions, toBlazeFaceDetections, BLAZEFACE_DEFAULTS } from './detector.js';
 export { BLAZEFACE_CONFIGS, blazeFaceAnchors } from './anchors.js';
 export type { Anchor, BlazeFaceConfig, BlazeFaceVariant } from './anchors.js';
 export { BLAZEFACE_NMS_IOU, BLAZEFACE_SCORE_CLIP, decodeBlazeFace, weightedNms } from './decode.js';
