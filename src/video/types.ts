@@ -4,7 +4,7 @@
  */
 import type { LoadOptions } from '../image/index.js';
 import type { Box, Point, RgbImage } from '../image/types.js';
-import type { Action, DetectOptions, Emotion } from '../types.js';
+import type { Action, AnalysisModels, DetectOptions, Emotion } from '../types.js';
 
 /** One decoded frame: 8-bit RGB pixels, and its time in milliseconds where the source knows it. */
 export interface VideoFrame extends RgbImage {
@@ -49,6 +49,8 @@ export interface TrackedFace {
   age?: number;
   gender?: { woman: number; man: number };
   dominantGender?: 'woman' | 'man';
+  /** The classifiers that produced emotion and age/gender (the instance's emotionModel / ageGenderModel). */
+  models?: AnalysisModels;
 }
 
 export interface VideoFrameResult {
