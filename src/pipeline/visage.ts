@@ -55,7 +55,7 @@ function withMargin(image: RgbImage, margin: number): RgbImage {
   return { data, width, height };
 }
 
-const DETECTORS: readonly DetectorName[] = ['ssd', 'tiny', 'mtcnn', 'haar', 'none'];
+const DETECTORS: readonly DetectorName[] = ['ssd', 'tiny', 'blazeface', 'blazeface-full', 'mtcnn', 'haar', 'none'];
 const ACTIONS: readonly Action[] = ['emotion', 'age', 'gender'];
 
 /** The recogniser where none is named (see the README: the most accurate on LFW). */
@@ -74,6 +74,16 @@ function oneOf<T extends string>(value: T | undefined, allowed: readonly T[], fa
   if (!allowed.includes(v)) throw invalid(`one of ${allowed.join(', ')}`, name, value);
   return v;
 }
+
+/** A face one detector run found: its box, and the points the detector gives itself (MTCNN's 5, BlazeFace's 6). */
+interface Found {
+  box: Box;
+  score: number;
+  landmarks?: Point[];
+  keypoints?: Point[];
+}
+
+const shift = (points: Point[] | undefined, by: number) => points?.map((p) => ({ x: p.x - by, y: p.y - by }));
 
 /** A decoded image, and the same pixels as every crop reads them. */
 interface Decoded {
@@ -112,7 +122,7 @@ export class VisagePipeline implements Visage {
    * fills the frame, OpenCV's cascade, which scans every size, looks for one that does (LFW: faces
    * not found 22 → 2 of 3,811, where SSD had found only a partial face at the edge or nothing).
    */
-  private async findBoxes(image: RgbImage, detector: DetectorName, options: DetectOptions): Promise<{ box: Box; score: number; landmarks?: Point[] }[]> {
+  private async findBoxes(image: RgbImage, detector: DetectorName, options: DetectOptions): Promise<Found[]> {
     const found = await this.runDetector(image, detector, options);
     if (detector === 'none' || detector === 'haar') return found;
     let faces = found;
@@ -121,7 +131,8 @@ export class VisagePipeline implements Visage {
       faces = (await this.runDetector(withMargin(image, margin), detector, options)).map((f) => ({
         ...f,
         box: { ...f.box, x: f.box.x - margin, y: f.box.y - margin },
-        ...(f.landmarks ? { landmarks: f.landmarks.map((p) => ({ x: p.x - margin, y: p.y - margin })) } : {}),
+        ...(f.landmarks ? { landmarks: shift(f.landmarks, margin) } : {}),
+        ...(f.keypoints ? { keypoints: shift(f.keypoints, margin) } : {}),
       }));
     }
     const minSize = Math.round(LARGE_FACE * Math.min(image.width, image.height));
@@ -143,8 +154,8 @@ export class VisagePipeline implements Visage {
   }
 
 
-  /** Boxes (and MTCNN's 5 points) from one detector run. */
-  private async runDetector(image: RgbImage, detector: DetectorName, options: DetectOptions): Promise<{ box: Box; score: number; landmarks?: Point[] }[]> {
+  /** Boxes (and MTCNN's 5 points, BlazeFace's 6) from one detector run. */
+  private async runDetector(image: RgbImage, detector: DetectorName, options: DetectOptions): Promise<Found[]> {
     const minScore = options.minScore;
     switch (detector) {
       case 'ssd':
@@ -154,6 +165,11 @@ export class VisagePipeline implements Visage {
           ...(minScore === undefined ? {} : { minScore }),
           ...(options.tinyInputSize === undefined ? {} : { inputSize: options.tinyInputSize }),
         });
+      case 'blazeface':
+      case 'blazeface-full': {
+        const blazeface = await (detector === 'blazeface' ? this.models.blazeface() : this.models.blazefaceFull());
+        return blazeface.detect(image, minScore === undefined ? {} : { minScore });
+      }
       case 'mtcnn': {
         const faces = await (await this.models.mtcnn()).detect(image, options.mtcnn);
         return faces.filter((f) => minScore === undefined || f.score >= minScore).map((f) => ({ box: f.box, score: f.score, landmarks: [...f.landmarks] }));
@@ -188,7 +204,7 @@ export class VisagePipeline implements Visage {
         )
       : [];
     const landmarksOf = new Map(needLandmarks.map((x, k) => [x.i, points[k] as Point[]]));
-    const faces = found.map((f, i) => ({ box: f.box, score: f.score, landmarks: f.landmarks ?? landmarksOf.get(i) ?? [] }));
+    const faces = found.map((f, i) => ({ box: f.box, score: f.score, landmarks: f.landmarks ?? landmarksOf.get(i) ?? [], ...(f.keypoints ? { keypoints: f.keypoints } : {}) }));
     return { detector, faces, wholeImage };
   }
 
