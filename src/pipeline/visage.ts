@@ -121,10 +121,15 @@ export class VisagePipeline implements Visage {
    * nothing, they look once more at the image set in a black margin; and where no face they found
    * fills the frame, OpenCV's cascade, which scans every size, looks for one that does (LFW: faces
    * not found 22 → 2 of 3,811, where SSD had found only a partial face at the edge or nothing).
+   * BlazeFace full range takes the same looks, as SSD and Tiny do.
    */
   private async findBoxes(image: RgbImage, detector: DetectorName, options: DetectOptions): Promise<Found[]> {
     const found = await this.runDetector(image, detector, options);
-    if (detector === 'none' || detector === 'haar') return found;
+    // BlazeFace short range is a selfie model, made for faces that fill the frame: it takes no
+    // second look. On lfw-dev's portraits it finds every subject itself, the margin pass (which
+    // shrinks faces, out of its range) found none it had missed, and the large-face look would
+    // run wherever no face is large (most video frames) for nothing (bench/blazeface.ts, README).
+    if (detector === 'none' || detector === 'haar' || detector === 'blazeface') return found;
     let faces = found;
     if (faces.length === 0) {
       const margin = Math.round(Math.max(image.width, image.height) * RETRY_MARGIN);
