@@ -55,7 +55,7 @@ interface AnalyzeBody extends RepresentBody {
 
 const commonFields = {
   model_name: modelNameSchema,
-  detector_backend: { type: 'string', enum: Object.keys(DETECTORS), description: 'opencv = Haar cascade, skip = whole image; default ssd' },
+  detector_backend: { type: 'string', enum: Object.keys(DETECTORS), description: 'opencv = Haar cascade, mediapipe = BlazeFace short range, skip = whole image; default ssd' },
   enforce_detection: { type: 'boolean', default: true, description: 'false: use the whole image where no face is found' },
   align: { type: 'boolean', default: true, description: 'Accepted for compatibility; faces are always aligned' },
 } as const;
