@@ -13,7 +13,7 @@ export type { Box, Point } from './image/types.js';
 export type { ImageInput } from './image/index.js';
 export type { TrackedFace, VideoFrame, VideoFrameResult, VideoInfo, VideoOptions, VideoSource } from './video/types.js';
 
-export type DetectorName = 'ssd' | 'tiny' | 'mtcnn' | 'haar' | 'none';
+export type DetectorName = 'ssd' | 'tiny' | 'blazeface' | 'blazeface-full' | 'mtcnn' | 'haar' | 'none';
 /** The built-in recognisers (see `VisageOptions.recognizer`). */
 export type RecognizerName = 'dlib' | 'mobilefacenet' | 'fusion';
 /** The model names embeddings of the built-in recognisers carry. */
@@ -122,8 +122,13 @@ export interface DetectOptions {
 export interface DetectedFace {
   box: Box;
   score: number;
-  /** 68 points (ssd, tiny, haar, none: from the landmark net) or 5 points (mtcnn), in source pixels. */
+  /** 68 points (ssd, tiny, blazeface, haar, none: from the landmark net) or 5 points (mtcnn), in source pixels. */
   landmarks: Point[];
+  /**
+   * BlazeFace's own 6 points (blazeface, blazeface-full only), in source pixels: the subject's
+   * right eye, left eye, nose tip, mouth centre, right ear tragion, left ear tragion.
+   */
+  keypoints?: Point[];
 }
 
 export interface DetectResult {

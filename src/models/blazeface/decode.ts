@@ -60,7 +60,7 @@ export function decodeBlazeFace(regressors: ArrayLike<number>, scores: ArrayLike
  * keypoints averaged with the scores as weights, the best score kept. Best first.
  */
 export function weightedNms(faces: readonly RelativeFace[], iouThreshold = BLAZEFACE_NMS_IOU, maxResults = Number.POSITIVE_INFINITY): RelativeFace[] {
-  // Stable: equal scores keep anchor order, as std::sort over MediaPipe's few candidates does in practice.
+  // Best first; equal scores (rare with float scores) keep anchor order.
   let remaining = faces.map((f, i) => ({ f, i })).sort((a, b) => b.f.score - a.f.score || a.i - b.i).map((x) => x.f);
   const out: RelativeFace[] = [];
   while (remaining.length > 0 && out.length < maxResults) {

@@ -25,6 +25,10 @@ const DETECTORS: Readonly<Record<string, DetectorName>> = {
   skip: 'none',
   haar: 'haar',
   tiny: 'tiny',
+  // DeepFace's mediapipe backend is MediaPipe's face detection with its default, short-range model.
+  mediapipe: 'blazeface',
+  blazeface: 'blazeface',
+  'blazeface-full': 'blazeface-full',
   none: 'none',
 };
 const ACTIONS: readonly Action[] = ['emotion', 'age', 'gender'];
@@ -53,7 +57,7 @@ interface AnalyzeBody extends RepresentBody {
 
 const commonFields = {
   model_name: modelNameSchema,
-  detector_backend: { type: 'string', enum: Object.keys(DETECTORS), description: 'opencv = Haar cascade, skip = whole image; default ssd' },
+  detector_backend: { type: 'string', enum: Object.keys(DETECTORS), description: 'opencv = Haar cascade, mediapipe = BlazeFace short range, skip = whole image; default ssd' },
   enforce_detection: { type: 'boolean', default: true, description: 'false: use the whole image where no face is found' },
   align: { type: 'boolean', default: true, description: 'Accepted for compatibility; faces are always aligned' },
 } as const;
