@@ -30,7 +30,7 @@ import pg from 'pg';
 import { CALIBRATION, PostgresStore, SqliteStore, createVisage, isVisageError, type BuiltinModel, type RecognizerName } from '../src/index.js';
 import { normalise } from '../src/gallery/exact.js';
 import { MemoryIndex } from '../src/gallery/memory.js';
-import { baseFaces, mb, percentile, scaleFace, scaleFaces, scaleQueries, type BaseFace } from './lib/scale-data.js';
+import { SCALE_MODEL, baseFaces, mb, percentile, scaleFace, scaleFaces, scaleQueries, type BaseFace } from './lib/scale-data.js';
 import type { InstanceReply, InstanceRequest } from './lib/gallery-instance.js';
 import { startPostgres } from '../test/gallery/postgres-server.js';
 
@@ -165,15 +165,15 @@ async function identification(all: Map<string, number[] | null>, model: BuiltinM
   await rm(dir, { recursive: true, force: true });
 }
 
-async function scale(all: Map<string, number[] | null>): Promise<void> {
-  const base = baseFaces(all);
-  const dim = 128;
+async function scale(all: Map<string, number[] | null>, model: BuiltinModel): Promise<void> {
+  const base = baseFaces(all, model);
+  const dim = SCALE_MODEL.dimension;
   for (const size of sizes) {
     const dir = await mkdtemp(path.join(tmpdir(), 'visage-bench-scale-'));
     const file = path.join(dir, 'scale.sqlite');
     let store = new SqliteStore(file);
     let gallery = await store.open('scale', { ann: { threshold: Number.POSITIVE_INFINITY } });
-    await gallery.claim({ model: 'dlib-resnet128', dimension: dim });
+    await gallery.claim(SCALE_MODEL);
     const addStart = performance.now();
     const batch = 10_000;
     for (let from = 0; from < size; from += batch) await gallery.add(scaleFaces(base, from, Math.min(size, from + batch)));
@@ -288,15 +288,15 @@ function expect<T extends InstanceReply['type']>(reply: InstanceReply, type: T):
   return reply as Extract<InstanceReply, { type: T }>;
 }
 
-async function postgresScale(all: Map<string, number[] | null>): Promise<void> {
-  const base = baseFaces(all);
+async function postgresScale(all: Map<string, number[] | null>, model: BuiltinModel): Promise<void> {
+  const base = baseFaces(all, model);
   // A deployment-like server: commits flushed, the HNSW graph able to sit in shared buffers.
   const server = postgresUrl ? null : await startPostgres({ fsync: true, settings: { shared_buffers: '1GB', maintenance_work_mem: '1GB' } });
   const adminUrl = (postgresUrl ?? server?.url) as string;
   try {
     for (const size of sizes) {
       // The exact answers over every face the instances add (the same faces: seeded by index).
-      const truth = new MemoryIndex(128, { threshold: Number.POSITIVE_INFINITY });
+      const truth = new MemoryIndex(SCALE_MODEL.dimension, { threshold: Number.POSITIVE_INFINITY });
       for (let from = 0; from < size + 1000; from += 10_000) {
         truth.add(scaleFaces(base, from, Math.min(size + 1000, from + 10_000)).map((f, j) => ({ seq: from + j, faceId: f.faceId, identity: f.identity, embedding: f.embedding })), true);
       }
@@ -326,7 +326,7 @@ async function postgresRun(adminUrl: string, base: BaseFace[], size: number, pgv
     if (writer.vector !== pgvector) throw new Error('pgvector was asked for but the server does not have it');
     const gallery = await writer.open('scale', { ann: { threshold: Number.POSITIVE_INFINITY } });
     // The model, recorded before any face: with pgvector this creates the HNSW index, which every add below maintains, as in a deployment.
-    await gallery.claim({ model: 'dlib-resnet128', dimension: 128 });
+    await gallery.claim(SCALE_MODEL);
     for (let i = 0; i < instanceCount; i++) instances.push(await startInstance(url, pgvector));
     for (const instance of instances) if (instance.ready.type !== 'ready' || instance.ready.vector !== pgvector) throw new Error('an instance does not use the search path asked for');
     const plain = base.map((b) => ({ identity: b.identity, unit: Array.from(b.unit) }));
@@ -390,4 +390,4 @@ async function postgresRun(adminUrl: string, base: BaseFace[], size: number, pgv
 const { model, all } = await embeddings();
 console.log(`recogniser ${model}`);
 if (!args.includes('--skip-identification')) await identification(all, model);
-if (!args.includes('--skip-scale')) await (postgres ? postgresScale(all) : scale(all));
+if (!args.includes('--skip-scale')) await (postgres ? postgresScale(all, model) : scale(all, model));

@@ -15,9 +15,19 @@ export interface BaseFace {
 /** Noise per component: copies of one embedding stay nearer each other than other people's. */
 const SIGMA = 0.02;
 
-/** The real embeddings (lfw-dev file → embedding, null where no face was found) as unit vectors. */
-export function baseFaces(all: Map<string, number[] | null>): BaseFace[] {
-  return [...all].filter((e): e is [string, number[]] => e[1] !== null).map(([file, e]) => ({ identity: file.split('/')[0] as string, unit: normalise(e) }));
+/** The scaled galleries' recogniser: 128-d, as in the issue's figures. */
+export const SCALE_MODEL = { model: 'dlib-resnet128', dimension: 128 } as const;
+
+/**
+ * The real embeddings (lfw-dev file → embedding, null where no face was found) as dlib-resnet128
+ * unit vectors. Fusion embeddings begin with dlib's unit embedding (scaled by its weight): that
+ * part is taken, so the default recogniser's cache serves.
+ */
+export function baseFaces(all: Map<string, number[] | null>, model: string): BaseFace[] {
+  if (model !== 'dlib-resnet128' && model !== 'fusion-dlib-mobilefacenet') throw new Error(`the scale benches need dlib or fusion embeddings, not ${model}`);
+  return [...all]
+    .filter((e): e is [string, number[]] => e[1] !== null)
+    .map(([file, e]) => ({ identity: file.split('/')[0] as string, unit: normalise(e.slice(0, SCALE_MODEL.dimension)) }));
 }
 
 /** mulberry32: a small seeded generator, good enough for noise. */
