@@ -7,40 +7,54 @@
  *    detection-and-identification rate at the shipped threshold (named, and rightly), the false
  *    positive identification rate (queries whose person has no other image, yet named), and checks
  *    that the gallery's answers equal a brute-force scan of the same embeddings.
- * 2. Scale: the real embeddings repeated with noise up to each size (default 10k, 100k, 1M) in a
- *    SQLite gallery: add rate, file size, load time, memory, exact search p50/p99 at k=5, and where
+ * 2. Scale: the real embeddings (their dlib-resnet128 part, 128-d) repeated with noise up to each
+ *    size (default 10k, 100k, 1M) in a SQLite gallery: add rate, file size, load time, memory, exact search p50/p99 at k=5, and where
  *    affordable (--ann-max) the HNSW graph: build time, p50/p99 and recall@5 against exact.
  *
  * node --import tsx bench/gallery.ts [lfw-dev folder] [--recognizer dlib|mobilefacenet|fusion] [--sizes 10000,100000,1000000]
  *   [--ann-max 100000] [--queries 200] [--cache /tmp/visage-gallery-lfw-<recognizer>.json] [--skip-identification] [--skip-scale]
+ *   [--postgres [postgres://…]] [--instances 2] [--modes pgvector,memory] [--exact-queries 20]
+ *
+ * 3. With --postgres (instead of SQLite in step 2): the same scaled faces in one PostgreSQL gallery
+ *    used by --instances service instances at once, with pgvector's HNSW and without it (each
+ *    instance's exact in-memory index kept in sync by LISTEN/NOTIFY). Without a URL it starts its
+ *    own server on loopback (fsync on, shared_buffers 1GB); with one, its role must be allowed to
+ *    create databases (each run gets a fresh one, dropped afterwards).
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { CALIBRATION, SqliteStore, createVisage, isVisageError, type BuiltinModel, type RecognizerName } from '../src/index.js';
+import { fork } from 'node:child_process';
+import pg from 'pg';
+import { CALIBRATION, PostgresStore, SqliteStore, createVisage, isVisageError, type BuiltinModel, type RecognizerName } from '../src/index.js';
 import { normalise } from '../src/gallery/exact.js';
 import { MemoryIndex } from '../src/gallery/memory.js';
-import type { NewFace } from '../src/gallery/types.js';
+import { SCALE_MODEL, baseFaces, mb, percentile, scaleFace, scaleFaces, scaleQueries, type BaseFace } from './lib/scale-data.js';
+import type { InstanceReply, InstanceRequest } from './lib/gallery-instance.js';
+import { startPostgres } from '../test/gallery/postgres-server.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const folder = args.find((a, i) => !a.startsWith('--') && !(args[i - 1] ?? '').startsWith('--')) ?? path.resolve(import.meta.dirname, '../../shared/datasets/lfw-dev');
+const isPostgresUrl = (a: string | undefined) => /^postgres(ql)?:\/\//i.test(a ?? '');
+const VALUED = new Set(['--recognizer', '--cache', '--sizes', '--ann-max', '--queries', '--instances', '--modes', '--exact-queries']);
+/** Whether args[i] is a flag followed by its value (`--postgres` takes one only where a URL follows). */
+const takesValue = (i: number) => VALUED.has(args[i] ?? '') || (args[i] === '--postgres' && isPostgresUrl(args[i + 1]));
+const folder = args.find((a, i) => !a.startsWith('--') && !(i > 0 && takesValue(i - 1))) ?? path.resolve(import.meta.dirname, '../../shared/datasets/lfw-dev');
 const recognizer = (flag('--recognizer') ?? 'fusion') as RecognizerName;
 const cacheFile = flag('--cache') ?? `/tmp/visage-gallery-lfw-${recognizer}.json`;
 const sizes = (flag('--sizes') ?? '10000,100000,1000000').split(',').map(Number);
 const annMax = Number(flag('--ann-max') ?? 100_000);
 const queryCount = Number(flag('--queries') ?? 200);
+const postgres = args.includes('--postgres');
+const postgresUrl = isPostgresUrl(flag('--postgres')) ? flag('--postgres') : undefined;
+const instanceCount = Number(flag('--instances') ?? 2);
+const modes = (flag('--modes') ?? 'pgvector,memory').split(',');
+const exactQueryCount = Number(flag('--exact-queries') ?? 20);
 
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
-};
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
 /** Every lfw-dev image's embedding (largest face), computed once and cached. */
 async function embeddings(): Promise<{ model: BuiltinModel; all: Map<string, number[] | null> }> {
@@ -151,42 +165,22 @@ async function identification(all: Map<string, number[] | null>, model: BuiltinM
   await rm(dir, { recursive: true, force: true });
 }
 
-/** A standard normal sample (Box-Muller) from a seeded generator. */
-function gaussian(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(random() || 1e-12)) * Math.cos(2 * Math.PI * random());
-}
-
-async function scale(all: Map<string, number[] | null>): Promise<void> {
-  const base = [...all].filter((e): e is [string, number[]] => e[1] !== null).map(([file, e]) => ({ identity: file.split('/')[0] as string, unit: normalise(e) }));
-  let seed = 42;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-  // Noise per component: at sigma 0.02 a copy sits at cosine distance ~0.16 from... measured below.
-  const sigma = 0.02;
-  const noisy = (u: Float32Array) => normalise(Array.from(u, (v) => v + sigma * gaussian(random)));
-  const dim = 128;
+async function scale(all: Map<string, number[] | null>, model: BuiltinModel): Promise<void> {
+  const base = baseFaces(all, model);
+  const dim = SCALE_MODEL.dimension;
   for (const size of sizes) {
     const dir = await mkdtemp(path.join(tmpdir(), 'visage-bench-scale-'));
     const file = path.join(dir, 'scale.sqlite');
     let store = new SqliteStore(file);
     let gallery = await store.open('scale', { ann: { threshold: Number.POSITIVE_INFINITY } });
-    await gallery.claim({ model: 'dlib-resnet128', dimension: dim });
+    await gallery.claim(SCALE_MODEL);
     const addStart = performance.now();
     const batch = 10_000;
-    for (let from = 0; from < size; from += batch) {
-      const faces: NewFace[] = [];
-      for (let i = from; i < Math.min(size, from + batch); i++) {
-        const b = base[i % base.length] as (typeof base)[number];
-        faces.push({ faceId: randomUUID(), identity: `${b.identity}#${Math.floor(i / base.length)}`, embedding: noisy(b.unit), box: null, metadata: null, sourceKey: null, thumbnail: null });
-      }
-      await gallery.add(faces);
-    }
+    for (let from = 0; from < size; from += batch) await gallery.add(scaleFaces(base, from, Math.min(size, from + batch)));
     const addSeconds = (performance.now() - addStart) / 1000;
     // One add per transaction, as the library's add() does (1,000 of them).
     const single = performance.now();
-    for (let i = 0; i < 1000; i++) {
-      const b = base[i % base.length] as (typeof base)[number];
-      await gallery.add([{ faceId: randomUUID(), identity: `single-${i}`, embedding: noisy(b.unit), box: null, metadata: null, sourceKey: null, thumbnail: null }]);
-    }
+    for (let i = size; i < size + 1000; i++) await gallery.add([scaleFace(base, i)]);
     const singleRate = 1000 / ((performance.now() - single) / 1000);
     await gallery.close();
     await store.close();
@@ -196,7 +190,7 @@ async function scale(all: Map<string, number[] | null>): Promise<void> {
     const rssBefore = process.memoryUsage().rss;
     store = new SqliteStore(file);
     gallery = await store.open('scale', { ann: { threshold: Number.POSITIVE_INFINITY } });
-    const queries = Array.from({ length: queryCount }, () => noisy((base[Math.floor(random() * base.length)] as (typeof base)[number]).unit));
+    const queries = scaleQueries(base, queryCount);
     const loadStart = performance.now();
     await gallery.search([queries[0] as Float32Array], 5, true);
     const loadSeconds = (performance.now() - loadStart) / 1000;
@@ -256,7 +250,161 @@ async function scale(all: Map<string, number[] | null>): Promise<void> {
   }
 }
 
+interface Instance {
+  ready: InstanceReply;
+  call(request: InstanceRequest): Promise<InstanceReply>;
+}
+
+/** A service instance in a process of its own (bench/lib/gallery-instance.ts), answering one request at a time. */
+async function startInstance(url: string, pgvector: boolean): Promise<Instance> {
+  const child = fork(path.join(import.meta.dirname, 'lib/gallery-instance.ts'), [url], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, VISAGE_PGVECTOR: pgvector ? '1' : '0' },
+  });
+  const pending: { resolve: (r: InstanceReply) => void; reject: (e: Error) => void }[] = [];
+  const next = () => new Promise<InstanceReply>((resolve, reject) => pending.push({ resolve, reject }));
+  child.on('message', (reply: InstanceReply) => {
+    const waiter = pending.shift();
+    if (reply.type === 'error') waiter?.reject(new Error(`instance: ${reply.message}`));
+    else waiter?.resolve(reply);
+  });
+  child.on('exit', (code) => {
+    for (const waiter of pending.splice(0)) waiter.reject(new Error(`instance exited with ${code}`));
+  });
+  const ready = await next();
+  return {
+    ready,
+    call: (request) => {
+      const reply = next();
+      child.send(request);
+      return reply;
+    },
+  };
+}
+
+/** `reply` as the type `type` asks for, else a clear failure. */
+function expect<T extends InstanceReply['type']>(reply: InstanceReply, type: T): Extract<InstanceReply, { type: T }> {
+  if (reply.type !== type) throw new Error(`instance answered ${reply.type}, not ${type}`);
+  return reply as Extract<InstanceReply, { type: T }>;
+}
+
+async function postgresScale(all: Map<string, number[] | null>, model: BuiltinModel): Promise<void> {
+  const base = baseFaces(all, model);
+  // A deployment-like server: commits flushed, the HNSW graph able to sit in shared buffers.
+  const server = postgresUrl ? null : await startPostgres({ fsync: true, settings: { shared_buffers: '1GB', maintenance_work_mem: '1GB' } });
+  const adminUrl = (postgresUrl ?? server?.url) as string;
+  try {
+    for (const size of sizes) {
+      // The exact answers over every face the instances add (the same faces: seeded by index).
+      const truth = new MemoryIndex(SCALE_MODEL.dimension, { threshold: Number.POSITIVE_INFINITY });
+      for (let from = 0; from < size + 1000; from += 10_000) {
+        truth.add(scaleFaces(base, from, Math.min(size + 1000, from + 10_000)).map((f, j) => ({ seq: from + j, faceId: f.faceId, identity: f.identity, embedding: f.embedding })), true);
+      }
+      const queries = scaleQueries(base, queryCount);
+      const expected = queries.map((q) => truth.search(q, 5, true).map((h) => h.faceId));
+      for (const mode of modes) await postgresRun(adminUrl, base, size, mode, queries, expected);
+    }
+  } finally {
+    await server?.stop();
+  }
+}
+
+let runs = 0;
+
+/**
+ * One gallery of `size` faces used by the instances. `mode`: 'pgvector' (the HNSW index maintained
+ * by every add, as the store does), 'pgvector-bulk' (an initial import as pgvector advises: the
+ * index dropped, the faces added, the index built once, timed), or 'memory' (no pgvector).
+ */
+async function postgresRun(adminUrl: string, base: BaseFace[], size: number, mode: string, queries: Float32Array[], expected: string[][]): Promise<void> {
+  if (!['pgvector', 'pgvector-bulk', 'memory'].includes(mode)) throw new Error(`--modes: pgvector, pgvector-bulk or memory, not ${mode}`);
+  const pgvector = mode !== 'memory';
+  // A fresh database per run, so its size on disk is this gallery's alone.
+  const database = `visage_bench_${process.pid}_${runs++}`;
+  const admin = new pg.Client(adminUrl);
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${database}`);
+  const address = new URL(adminUrl);
+  address.pathname = `/${database}`;
+  const url = address.toString();
+  const instances: Instance[] = [];
+  try {
+    const writer = await PostgresStore.connect(url, { pgvector });
+    if (writer.vector !== pgvector) throw new Error('pgvector was asked for but the server does not have it');
+    const gallery = await writer.open('scale', { ann: { threshold: Number.POSITIVE_INFINITY } });
+    // The model, recorded before any face: with pgvector this creates the HNSW index, which every add below maintains, as in a deployment.
+    await gallery.claim(SCALE_MODEL);
+    const hnswName = async () => (await writer.pool.query<{ name: string }>("SELECT 'visage_faces_hnsw_' || id AS name FROM visage_galleries WHERE name = 'scale'")).rows[0]?.name as string;
+    const { rows: defined } = await writer.pool.query<{ indexdef: string }>('SELECT indexdef FROM pg_indexes WHERE indexname = $1', [await hnswName()]);
+    if (mode === 'pgvector-bulk') await writer.pool.query(`DROP INDEX ${await hnswName()}`);
+    for (let i = 0; i < instanceCount; i++) instances.push(await startInstance(url, pgvector));
+    for (const instance of instances) if (instance.ready.type !== 'ready' || instance.ready.vector !== pgvector) throw new Error('an instance does not use the search path asked for');
+    const plain = base.map((b) => ({ identity: b.identity, unit: Array.from(b.unit) }));
+    for (const instance of instances) expect(await instance.call({ type: 'init', base: plain }), 'done');
+
+    // Adds: batches of 10,000 dealt round-robin, every instance adding at once; then 1,000 faces one per transaction, likewise.
+    const deal = (from: number, to: number, step: number) => {
+      const shares = instances.map(() => [] as [number, number][]);
+      for (let i = from, j = 0; i < to; i += step, j++) shares[j % instances.length]?.push([i, Math.min(to, i + step)]);
+      return shares;
+    };
+    const addAll = async (shares: [number, number][][]) => {
+      const t = performance.now();
+      await Promise.all(instances.map(async (instance, k) => expect(await instance.call({ type: 'add', batches: shares[k] ?? [] }), 'done')));
+      return (performance.now() - t) / 1000;
+    };
+    const batchSeconds = await addAll(deal(0, size, 10_000));
+    let buildSeconds: number | null = null;
+    if (mode === 'pgvector-bulk') {
+      const t = performance.now();
+      await writer.pool.query(defined[0]?.indexdef as string);
+      buildSeconds = (performance.now() - t) / 1000;
+    }
+    const singleSeconds = await addAll(deal(size, size + 1000, 1));
+    const count = await gallery.count();
+    if (count !== size + 1000) throw new Error(`${size + 1000 - count} faces lost by concurrent adds`);
+
+    const { rows } = await writer.pool.query<{ table: string; indexes: string; hnsw: string | null }>(
+      `SELECT pg_table_size('visage_faces') AS table, pg_indexes_size('visage_faces') AS indexes,
+              pg_relation_size(to_regclass('visage_faces_hnsw_' || (SELECT id FROM visage_galleries WHERE name = 'scale'))) AS hnsw`,
+    );
+    const sizes = rows[0] as (typeof rows)[number];
+
+    const loads = await Promise.all(instances.map(async (i) => expect(await i.call({ type: 'load' }), 'loaded')));
+    const plainQueries = queries.map((q) => Array.from(q));
+    const searched = await Promise.all(instances.map(async (i) => expect(await i.call({ type: 'search', queries: plainQueries, k: 5, exact: pgvector ? exactQueryCount : 0 }), 'searched')));
+    const recall = (answers: string[][]) => answers.reduce((n, a, qi) => n + a.filter((id) => expected[qi]?.includes(id)).length, 0) / (answers.length * 5);
+
+    // Catch-up: another process (this one) adds 10,000 faces in one transaction; each instance searches until it finds the last of them.
+    const from = size + 1000;
+    await gallery.add(scaleFaces(base, from, from + 10_000));
+    const committedAt = Date.now();
+    const caught = await Promise.all(instances.map(async (i) => expect(await i.call({ type: 'catchup', index: from + 9_999, committedAt }), 'caught-up')));
+
+    const each = <T>(values: T[], show: (v: T) => string) => values.map(show).join(' / ');
+    const what = pgvector ? `pgvector HNSW (m 16, ef_construction 64, ef_search 40)${mode === 'pgvector-bulk' ? ', built after the import' : ''}` : 'no pgvector: exact in-memory index per instance';
+    console.log(`postgres ${size.toLocaleString('en')}, ${what}, ${instances.length} instances (figures per instance, a / b):`);
+    console.log(
+      `  add ${Math.round(size / batchSeconds).toLocaleString('en')}/s in batches of 10,000, ${Math.round(1000 / singleSeconds)}/s one per transaction (all instances adding at once; ${count.toLocaleString('en')} faces, none lost)`,
+    );
+    if (buildSeconds !== null) console.log(`  HNSW index built after the import (CREATE INDEX, maintenance_work_mem 1GB): ${buildSeconds.toFixed(0)} s (${Math.round(size / buildSeconds).toLocaleString('en')}/s)`);
+    console.log(`  on disk: table ${mb(Number(sizes.table))}, indexes ${mb(Number(sizes.indexes))}${sizes.hnsw === null ? '' : ` (of which HNSW ${mb(Number(sizes.hnsw))})`}`);
+    console.log(`  load (first search) ${each(loads, (l) => `${l.seconds.toFixed(2)} s`)}; RSS after load ${each(loads, (l) => `+${mb(l.rssAfter - l.rssBefore)}`)}, ${each(searched, (s) => mb(s.rss))} in all`);
+    console.log(
+      `  k=5 (instances searching at once), ${searched[0]?.approximate ? 'approximate' : 'exact'}: p50 ${each(searched, (s) => `${percentile(s.ms, 0.5).toFixed(2)} ms`)}, p99 ${each(searched, (s) => `${percentile(s.ms, 0.99).toFixed(2)} ms`)}; recall@5 vs exact ${each(searched, (s) => recall(s.answers).toFixed(4))}`,
+    );
+    if (pgvector) console.log(`  exact in the database (a scan), ${exactQueryCount} queries: p50 ${each(searched, (s) => `${percentile(s.exactMs, 0.5).toFixed(0)} ms`)}`);
+    console.log(`  catch-up: 10,000 faces committed by another process are found after ${each(caught, (c) => `${c.ms} ms`)}`);
+    await gallery.close();
+    await writer.close();
+  } finally {
+    await Promise.all(instances.map((i) => i.call({ type: 'close' }).catch(() => undefined)));
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
 const { model, all } = await embeddings();
 console.log(`recogniser ${model}`);
 if (!args.includes('--skip-identification')) await identification(all, model);
-if (!args.includes('--skip-scale')) await scale(all);
+if (!args.includes('--skip-scale')) await (postgres ? postgresScale(all, model) : scale(all, model));

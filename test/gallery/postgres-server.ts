@@ -47,7 +47,14 @@ export function postgresMissing(): string | null {
   return reason;
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+export interface PostgresSettings {
+  /** Flush commits to disk as a deployment does (default false: the tests need no durability). */
+  fsync?: boolean;
+  /** Server settings (`-c name=value`), e.g. shared_buffers for a bench. */
+  settings?: Record<string, string | number>;
+}
+
+export async function startPostgres(options: PostgresSettings = {}): Promise<TestPostgres> {
   const bin = binDir();
   if (!bin) throw new Error('PostgreSQL binaries not found');
   const root = await mkdtemp(path.join(tmpdir(), 'visage-pg-'));
@@ -62,7 +69,8 @@ export async function startPostgres(): Promise<TestPostgres> {
   }
   await as('initdb', ['-D', data, '-A', 'trust', '-U', 'visage', '--no-sync', '-E', 'UTF8']);
   const port = await freePort();
-  await as('pg_ctl', ['-D', data, '-l', path.join(root, 'log'), '-w', '-o', `-h 127.0.0.1 -p ${port} -k ${root} -F -c max_connections=60`, 'start']);
+  const settings = Object.entries({ max_connections: 60, ...options.settings }).map(([name, value]) => `-c ${name}=${value}`);
+  await as('pg_ctl', ['-D', data, '-l', path.join(root, 'log'), '-w', '-o', [`-h 127.0.0.1 -p ${port} -k ${root}`, ...(options.fsync ? [] : ['-F']), ...settings].join(' '), 'start']);
   return {
     url: `postgres://visage@127.0.0.1:${port}/postgres`,
     stop: async () => {

@@ -142,4 +142,32 @@ describe('PostgreSQL store', { skip: missing ?? false }, () => {
       for (const s of [writerStore, listening, deaf]) await s.close();
     }
   });
+
+  test('an in-memory instance whose LISTEN connection dies reconnects and catches up on what it missed', async () => {
+    const name = 'reconnect';
+    // The only listener on the server: the instance under test, whose periodic check is too rare to help.
+    const writerStore = await PostgresStore.connect(server.url, { pgvector: false, listen: false });
+    const instance = await PostgresStore.connect(server.url, { pgvector: false, pollMs: 600_000 });
+    const writer = await visage.gallery(name, { store: writerStore });
+    const g = await visage.gallery(name, { store: instance });
+    const admin = new pg.Client(server.url);
+    await admin.connect();
+    try {
+      await writer.add('before', vector(1));
+      assert.equal((await g.search(vector(1), { k: 1 })).faces[0]?.identity, 'before');
+      const killed = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN visage_gallery' AND pid <> pg_backend_pid()");
+      assert.equal(killed.rowCount, 1);
+      // Written while nobody listens: no notification reaches the instance.
+      await writer.add('while-down', vector(2));
+      await until(async () => (await g.search(vector(2), { k: 1 })).faces[0]?.identity === 'while-down', 'the catch-up after reconnecting');
+      // Listening again: a later write arrives by notification.
+      await until(async () => ((await admin.query("SELECT 1 FROM pg_stat_activity WHERE query = 'LISTEN visage_gallery'")).rowCount ?? 0) === 1, 'the new LISTEN connection');
+      await writer.add('after', vector(3));
+      await until(async () => (await g.search(vector(3), { k: 1 })).faces[0]?.identity === 'after', 'a notification after reconnecting');
+    } finally {
+      await admin.end();
+      for (const x of [writer, g]) await x.close();
+      for (const s of [writerStore, instance]) await s.close();
+    }
+  });
 });
