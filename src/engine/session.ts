@@ -1,9 +1,10 @@
 /**
- * The one door to ONNX Runtime. Networks are compiled to ONNX bytes once per process (cached by
- * key) and loaded into sessions once per Engine; callers see plain Float32Array tensors.
+ * The one door to ONNX Runtime. Networks are compiled to ONNX bytes (or read from the disk cache,
+ * cache.ts) and loaded into sessions once per Engine; callers see plain Float32Array tensors.
  */
 import os from 'node:os';
 import ort from 'onnxruntime-node';
+import { cacheFile, readCached, resolveCacheDir, writeCached, type CacheSpec } from './cache.js';
 
 /** A dense float tensor: row-major data and its dims. */
 export interface Tensor {
@@ -14,6 +15,17 @@ export interface Tensor {
 export interface EngineOptions {
   /** Threads ONNX Runtime uses inside one operator (default: the machine's cores). */
   threads?: number;
+  /**
+   * Folder of the compiled-graph cache, or false for none (default: `$VISAGE_CACHE_DIR`, else
+   * `$XDG_CACHE_HOME/visage`, else `~/.cache/visage`; `VISAGE_CACHE=off` turns it off).
+   */
+  cacheDir?: string | false;
+}
+
+/** How an engine came by its networks' bytes: built from weights, or read from the disk cache. */
+export interface CompileStats {
+  built: number;
+  cached: number;
 }
 
 /** A loaded network. */
@@ -24,15 +36,22 @@ export interface Model {
   run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>>;
 }
 
-const compiled = new Map<string, Promise<Uint8Array>>();
+type Build = () => Uint8Array | Promise<Uint8Array>;
 
-/** Compiles a network once per process; later calls with the same key reuse the bytes. */
-export function compileOnce(key: string, build: () => Uint8Array | Promise<Uint8Array>): Promise<Uint8Array> {
-  let bytes = compiled.get(key);
+/**
+ * Builds in flight, by key: two engines of one process loading the same network at once share
+ * one build. Entries go once settled, so the bytes are not held for the life of the process.
+ */
+const building = new Map<string, Promise<Uint8Array>>();
+
+/** Compiles a network, sharing a build already under way in this process for the same key. */
+export function compileOnce(key: string, build: Build): Promise<Uint8Array> {
+  let bytes = building.get(key);
   if (!bytes) {
     bytes = Promise.resolve().then(build);
-    compiled.set(key, bytes);
-    bytes.catch(() => compiled.delete(key)); // a failed build may be retried
+    building.set(key, bytes);
+    const forget = () => building.delete(key);
+    bytes.then(forget, forget);
   }
   return bytes;
 }
@@ -73,6 +92,10 @@ class OrtModel implements Model {
 
 export class Engine {
   readonly threads: number;
+  /** The compiled-graph cache folder, or undefined when caching is off. */
+  readonly cacheDir: string | undefined;
+  /** Counts of networks this engine built and read from the cache (for tests and benches). */
+  readonly compileStats: CompileStats = { built: 0, cached: 0 };
   private readonly models = new Map<string, Promise<OrtModel>>();
 
   constructor(options: EngineOptions = {}) {
@@ -80,13 +103,37 @@ export class Engine {
     if (!Number.isInteger(this.threads) || this.threads < 1) {
       throw new Error(`Expected a positive integer for threads but received ${options.threads}`);
     }
+    this.cacheDir = resolveCacheDir(options.cacheDir);
   }
 
-  /** Loads a network once per engine, compiling it once per process. */
-  load(key: string, build: () => Uint8Array | Promise<Uint8Array>): Promise<Model> {
+  /**
+   * A network's ONNX bytes: from the disk cache when `cache` says what makes the graph and a
+   * whole file is there, else built (and then written to the cache for the next process).
+   */
+  private async bytesFor(key: string, build: Build, cache: CacheSpec | undefined): Promise<Uint8Array> {
+    // A source that cannot be read or hashed leaves the cache out: the build reports it properly.
+    const file = cache && this.cacheDir ? await cacheFile(this.cacheDir, key, cache).catch(() => undefined) : undefined;
+    if (file) {
+      const cached = await readCached(file);
+      if (cached) {
+        this.compileStats.cached++;
+        return cached;
+      }
+    }
+    const bytes = await compileOnce(file ?? key, build);
+    this.compileStats.built++;
+    if (file) await writeCached(file, bytes);
+    return bytes;
+  }
+
+  /**
+   * Loads a network once per engine. With a `cache` spec (its source files, builder version and
+   * options), the compiled graph is kept on disk and later processes skip the build.
+   */
+  load(key: string, build: Build, cache?: CacheSpec): Promise<Model> {
     let model = this.models.get(key);
     if (!model) {
-      model = compileOnce(key, build).then(async (bytes) => {
+      model = this.bytesFor(key, build, cache).then(async (bytes) => {
         const session = await ort.InferenceSession.create(bytes, {
           graphOptimizationLevel: 'all',
           executionMode: 'sequential',

@@ -17,6 +17,9 @@ import {
   type WeightTensor,
 } from '../../engine/index.js';
 
+/** The builder's version, part of the disk-cache key: bump it whenever the graph it emits changes. */
+export const DESCRIPTOR_GRAPH_VERSION = 1;
+
 /** Side of the square input the network was trained on. */
 export const DESCRIPTOR_INPUT_SIZE = 150;
 export const DESCRIPTOR_SIZE = 128;

@@ -7,6 +7,9 @@ import { GraphBuilder } from '../../engine/graph.js';
 import { batchNorm, conv2d, depthwiseConv2d, nchwToNhwc, nhwcToNchw, relu6, sigmoid } from '../../engine/layers.js';
 import { weight, type WeightMap } from '../../engine/weights.js';
 
+/** The builder's version, part of the disk-cache key: bump it whenever the graph it emits changes. */
+export const SSD_GRAPH_VERSION = 1;
+
 /** Side of the square input the network runs on. */
 export const SSD_INPUT_SIZE = 512;
 /** Anchors over all six feature maps (32², 16², 8², 4², 2², 1² cells with 3 or 6 anchors each). */
