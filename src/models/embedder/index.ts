@@ -47,7 +47,7 @@ async function modelBytes(file: string): Promise<Uint8Array> {
 }
 
 /** The TFLite conversion's version in the disk-cache key: bump it whenever the converted graph changes. */
-const TFLITE_GRAPH_VERSION = 1;
+const TFLITE_GRAPH_VERSION = 2;
 
 /**
  * Loads an embedding network and checks it against its declared input on one blank crop, so a
