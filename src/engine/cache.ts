@@ -10,13 +10,15 @@
  *   graph-building code itself (every file under engine/ and models/): a changed weight file,
  *   builder, runtime or release never reads a stale graph, even where a developer forgot to bump
  *   a builder version.
- * - File: a magic, the sha256 of the payload, then the payload. A truncated or corrupt file fails
- *   the check and is rebuilt; files are written to a temporary name and renamed into place, so
- *   two processes starting at once each see either no file or a whole one.
+ * - File: plain ONNX, named `<prefix>-<key hash>.<sha256 of its bytes>.onnx`, so ONNX Runtime
+ *   reads it from its path (no copy held in JavaScript: 20 MB less per large network). A
+ *   truncated or corrupt file fails the hash check and is removed and rebuilt; files are written
+ *   under a temporary name and renamed into place, so two processes starting at once each see
+ *   either no file or a whole one.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, readFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -30,8 +32,8 @@ export interface CacheSpec {
   options?: unknown;
 }
 
-const MAGIC = Buffer.from('VSGONNX1');
-const HEADER = MAGIC.length + 32;
+/** Hex digits of the payload's sha256 kept in the file name. */
+const PAYLOAD_HASH = 32;
 
 const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest();
 
@@ -84,55 +86,73 @@ function builderCodeHash(): Promise<string> {
   return codeHash;
 }
 
-/** The cache file for a network: its key's prefix (readable) and the hash of everything that makes it. */
-export async function cacheFile(dir: string, key: string, spec: CacheSpec, runtime: string): Promise<string> {
+/**
+ * Where a network's cached graph lives, without its last part: the key's prefix (readable) and
+ * the hash of everything that makes the graph. The file itself is `<base>.<payload hash>.onnx`.
+ */
+export async function cacheBase(dir: string, key: string, spec: CacheSpec, runtime: string): Promise<string> {
   const sources = await Promise.all(spec.sources.map(contentHash));
   const code = await builderCodeHash();
   const material = JSON.stringify({ visage: visageVersion(), runtime, code, key, version: spec.version, options: spec.options ?? null, sources });
   const prefix = (key.split(':')[0] ?? 'model').replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 40) || 'model';
-  return path.join(dir, `${prefix}-${sha256(material).toString('hex').slice(0, 40)}.onnx`);
+  return path.join(dir, `${prefix}-${sha256(material).toString('hex').slice(0, 40)}`);
 }
 
-/** The cached bytes, or undefined when the file is missing, truncated or corrupt. */
-export async function readCached(file: string): Promise<Uint8Array | undefined> {
-  let data: Buffer;
+/** The sha256 of a file, read in chunks (a graph is never held whole in JavaScript). */
+async function fileHash(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex').slice(0, PAYLOAD_HASH);
+}
+
+/**
+ * The path of a whole cached graph for `base`, or undefined. A file whose bytes do not match the
+ * hash in its name (truncated, corrupt) is removed.
+ */
+export async function findCached(base: string): Promise<string | undefined> {
+  const dir = path.dirname(base);
+  const stem = `${path.basename(base)}.`;
+  let names: string[];
   try {
-    data = await readFile(file);
+    names = (await readdir(dir)).filter((n) => n.startsWith(stem) && n.endsWith('.onnx'));
   } catch {
     return undefined;
   }
-  if (data.length < HEADER || !data.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
-  const payload = data.subarray(HEADER);
-  if (!sha256(payload).equals(data.subarray(MAGIC.length, HEADER))) return undefined;
-  return payload;
+  for (const name of names) {
+    const file = path.join(dir, name);
+    const expected = name.slice(stem.length, -'.onnx'.length);
+    if ((await fileHash(file).catch(() => '')) === expected) return file;
+    await removeCached(file);
+  }
+  return undefined;
 }
 
-const tempName = (file: string) => `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+/** Removes a cached file that cannot be used (never fatal). */
+export async function removeCached(file: string): Promise<void> {
+  await rm(file, { force: true }).catch(() => undefined);
+}
 
-/** A fresh temporary name beside `file`, its folder made; undefined where the folder cannot be made. */
-export async function tempFileFor(file: string): Promise<string | undefined> {
+/** A fresh temporary name beside `base`, its folder made; undefined where the folder cannot be made. */
+export async function tempFileFor(base: string): Promise<string | undefined> {
   try {
-    await mkdir(path.dirname(file), { recursive: true });
-    return tempName(file);
+    await mkdir(path.dirname(base), { recursive: true });
+    return `${base}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   } catch {
     return undefined;
   }
 }
 
 /**
- * Writes the bytes under a temporary name and renames them into place (atomic on one file
- * system). A failure to write is not fatal: the caller has its bytes and the next process
- * simply builds again.
+ * Moves a whole graph written at `temp` into place as `<base>.<its hash>.onnx`. The rename is
+ * atomic on one file system, so a reader sees no file or a whole one. Not fatal on failure: the
+ * next process simply builds again.
  */
-export async function writeCached(file: string, bytes: Uint8Array): Promise<boolean> {
-  const temp = tempName(file);
+export async function storeCached(base: string, temp: string): Promise<boolean> {
   try {
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(temp, Buffer.concat([MAGIC, sha256(bytes), bytes]), { mode: 0o644 });
-    await rename(temp, file);
+    await rename(temp, `${base}.${await fileHash(temp)}.onnx`);
     return true;
   } catch {
-    await rm(temp, { force: true }).catch(() => undefined);
+    await removeCached(temp);
     return false;
   }
 }

@@ -2,10 +2,9 @@
  * The one door to ONNX Runtime. Networks are compiled to ONNX bytes (or read from the disk cache,
  * cache.ts) and loaded into sessions once per Engine; callers see plain Float32Array tensors.
  */
-import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import ort from 'onnxruntime-node';
-import { cacheFile, readCached, resolveCacheDir, tempFileFor, writeCached, type CacheSpec } from './cache.js';
+import { cacheBase, findCached, removeCached, resolveCacheDir, storeCached, tempFileFor, type CacheSpec } from './cache.js';
 
 /**
  * What an optimised graph depends on besides its sources: ONNX Runtime's version and the CPU
@@ -139,33 +138,31 @@ export class Engine {
    */
   private async createSession(key: string, build: Build, cache: CacheSpec | undefined): Promise<ort.InferenceSession> {
     // A source that cannot be read or hashed leaves the cache out: the build reports it properly.
-    const file = cache && this.cacheDir ? await cacheFile(this.cacheDir, key, cache, RUNTIME).catch(() => undefined) : undefined;
-    if (file) {
-      const cached = await readCached(file);
-      if (cached) {
-        try {
-          const session = await ort.InferenceSession.create(cached, this.sessionOptions('disabled'));
-          this.compileStats.cached++;
-          return session;
-        } catch {
-          // A whole file that this runtime cannot load is rebuilt and replaced below.
-        }
+    const base = cache && this.cacheDir ? await cacheBase(this.cacheDir, key, cache, RUNTIME).catch(() => undefined) : undefined;
+    const cached = base ? await findCached(base) : undefined;
+    if (cached) {
+      try {
+        const session = await ort.InferenceSession.create(cached, this.sessionOptions('disabled'));
+        this.compileStats.cached++;
+        return session;
+      } catch {
+        await removeCached(cached); // a whole file this runtime cannot load: rebuilt below
       }
     }
-    const bytes = await compileOnce(file ?? key, build);
+    const bytes = await compileOnce(base ?? key, build);
     this.compileStats.built++;
-    const optimised = file ? await tempFileFor(file) : undefined;
+    const optimised = base ? await tempFileFor(base) : undefined;
     if (!optimised) return ort.InferenceSession.create(bytes, this.sessionOptions('all'));
+    let session: ort.InferenceSession;
     try {
-      const session = await ort.InferenceSession.create(bytes, this.sessionOptions('all', optimised));
-      await writeCached(file as string, await readFile(optimised));
-      return session;
+      session = await ort.InferenceSession.create(bytes, this.sessionOptions('all', optimised));
     } catch {
-      // The optimised graph could not be written or read back: no cache this time.
+      // The optimised graph could not be written: no cache this time.
+      await removeCached(optimised);
       return ort.InferenceSession.create(bytes, this.sessionOptions('all'));
-    } finally {
-      await rm(optimised, { force: true });
     }
+    await storeCached(base as string, optimised);
+    return session;
   }
 
   /**
