@@ -120,8 +120,12 @@ export class Engine {
       intraOpNumThreads: this.threads,
       interOpNumThreads: 1,
       // No arena: it keeps every session's peak activations for the life of the process (one
-      // verify peaked at 660 MB with it, 420 MB without, at the same speed; README, Speed and memory).
+      // verify of two group photos peaked at 660 MB with it, 420 MB without). No memory pattern
+      // either: without the arena it allocates the whole plan as one block per run, which the C
+      // library maps and unmaps each time (SSD 30-40% slower); tensor by tensor, freed memory is
+      // reused from the heap, and SSD runs as fast as with the arena (README, Speed and memory).
       enableCpuMemArena: false,
+      enableMemPattern: false,
       // Idle pool threads sleep instead of spinning: on a shared 2-core machine, spinning
       // threads take the cores that other sessions, sharp and JavaScript need (the whole
       // chain ran 2.3x slower with 2 spinning threads than with 2 sleeping ones).
