@@ -101,7 +101,7 @@ export async function cacheBase(dir: string, key: string, spec: CacheSpec, runti
 /** The sha256 of a file, read in chunks (a graph is never held whole in JavaScript). */
 async function fileHash(file: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   return hash.digest('hex').slice(0, PAYLOAD_HASH);
 }
 
