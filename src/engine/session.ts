@@ -123,7 +123,7 @@ export class Engine {
       // verify of two group photos peaked at 660 MB with it, 420 MB without). No memory pattern
       // either: without the arena it allocates the whole plan as one block per run, which the C
       // library maps and unmaps each time (SSD 30-40% slower); tensor by tensor, freed memory is
-      // reused from the heap, and SSD runs as fast as with the arena (README, Speed and memory).
+      // reused from the heap, and SSD runs about as fast as with the arena (README, Speed and memory).
       enableCpuMemArena: false,
       enableMemPattern: false,
       // Idle pool threads sleep instead of spinning: on a shared 2-core machine, spinning
