@@ -1,12 +1,14 @@
 export { GraphBuilder, OPSET } from './graph.js';
 export type { Dim, ElementType, AttributeValue, ConstantData } from './graph.js';
 export * from './layers.js';
-export { readFaceApiWeights, readTfjsGraphModel, weight } from './weights.js';
+export { faceApiWeightFiles, readFaceApiWeights, readTfjsGraphModel, weight } from './weights.js';
 export type { WeightTensor, WeightMap, TfjsGraphModel, TfjsGraphNode } from './weights.js';
 export { readDlibNet } from './dlib.js';
 export type { DlibLayer, DlibLayerKind } from './dlib.js';
 export { Engine, compileOnce, runBatched } from './session.js';
-export type { Tensor, Model, EngineOptions } from './session.js';
+export type { Tensor, Model, EngineOptions, CompileStats } from './session.js';
+export { resolveCacheDir } from './cache.js';
+export type { CacheSpec } from './cache.js';
 export { readTflite, tfliteToOnnx, SUPPORTED_TFLITE_OPS } from './tflite/index.js';
 export type { TfliteModel, ConvertedModel } from './tflite/index.js';
 export { tfjsToOnnx, SUPPORTED_TFJS_OPS } from './tfjs/index.js';

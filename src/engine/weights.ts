@@ -101,6 +101,13 @@ export async function readFaceApiWeights(manifestPath: string): Promise<WeightMa
   return decodeGroups(groups, path.dirname(manifestPath), manifestPath);
 }
 
+/** The files a face-api manifest's weights come from: the manifest and its shards (the disk cache keys on them). */
+export async function faceApiWeightFiles(manifestPath: string): Promise<string[]> {
+  const groups = JSON.parse(await readFile(manifestPath, 'utf8')) as ManifestGroup[];
+  const dir = path.dirname(manifestPath);
+  return [manifestPath, ...groups.flatMap((g) => g.paths.map((p) => path.join(dir, p)))];
+}
+
 /** A node of a TF.js graph model (a GraphDef node in JSON form). */
 export interface TfjsGraphNode {
   name: string;

@@ -6,6 +6,9 @@
 import { GraphBuilder, type WeightMap, conv2d, dense, maxPool, relu, softmax, weight } from '../../engine/index.js';
 import { normalisedCropInput, poolToFeatures, separableConv } from '../common/feature-extractor.js';
 
+/** The builder's version, part of the disk-cache key: bump it whenever the graph it emits changes. */
+export const GRAPH_VERSION = 1;
+
 /** Graph outputs: age [batch], gender logits and probabilities [batch, 2] as (male, female). */
 export const AGE_OUTPUT = 'age';
 export const GENDER_LOGITS_OUTPUT = 'gender_logits';

@@ -10,7 +10,7 @@ import {
   runCrops,
 } from '../common/feature-extractor.js';
 import type { FloatImage } from '../common/preprocess.js';
-import { AGE_OUTPUT, GENDER_LOGITS_OUTPUT, GENDER_OUTPUT, build } from './graph.js';
+import { AGE_OUTPUT, GENDER_LOGITS_OUTPUT, GENDER_OUTPUT, GRAPH_VERSION, build } from './graph.js';
 
 export interface AgeGender {
   /** Estimated age in years (a regression, not rounded). */
@@ -48,7 +48,7 @@ export interface AgeGenderNet {
 export async function createAgeGenderNet(engine: Engine, options: AgeGenderOptions = {}): Promise<AgeGenderNet> {
   const manifestPath = options.manifestPath ?? faceApiManifest('age_gender_model');
   const maxBatch = positiveInteger(options.maxBatch ?? 32, 'maxBatch');
-  const model = await loadCropModel(engine, `faceapi-age-gender:${manifestPath}`, manifestPath, build);
+  const model = await loadCropModel(engine, `faceapi-age-gender:${manifestPath}`, manifestPath, build, GRAPH_VERSION);
 
   async function predictBatch(faceCrops: readonly FloatImage[]): Promise<AgeGender[]> {
     const outputs = await runCrops(model, faceCrops, maxBatch);

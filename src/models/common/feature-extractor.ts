@@ -12,6 +12,7 @@ import {
   type Tensor,
   type WeightMap,
   conv2d,
+  faceApiWeightFiles,
   nhwcToNchw,
   readFaceApiWeights,
   relu,
@@ -127,12 +128,17 @@ export async function runCrops(model: Model, crops: readonly FloatImage[], maxBa
   return runBatched(model, crops.map((c) => ({ [CROP_INPUT]: cropInput(c) })), maxBatch);
 }
 
-/** Loads a crop classifier: reads its face-api weights and compiles its graph once per key. */
-export function loadCropModel(
+/**
+ * Loads a crop classifier: reads its face-api weights and compiles its graph, or reads the graph
+ * from the disk cache (keyed by the weight files and `version`, the builder's version).
+ */
+export async function loadCropModel(
   engine: Engine,
   key: string,
   manifestPath: string,
   build: (weights: WeightMap) => Uint8Array,
+  version: number,
 ): Promise<Model> {
-  return engine.load(key, async () => build(await readFaceApiWeights(manifestPath)));
+  const sources = await faceApiWeightFiles(manifestPath);
+  return engine.load(key, async () => build(await readFaceApiWeights(manifestPath)), { sources, version });
 }

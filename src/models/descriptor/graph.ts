@@ -17,6 +17,9 @@ import {
   type WeightTensor,
 } from '../../engine/index.js';
 
+/** The builder's version, part of the disk-cache key: bump it whenever the graph it emits changes. */
+export const DESCRIPTOR_GRAPH_VERSION = 2;
+
 /** Side of the square input the network was trained on. */
 export const DESCRIPTOR_INPUT_SIZE = 150;
 export const DESCRIPTOR_SIZE = 128;
@@ -59,13 +62,42 @@ function floatData(t: WeightTensor): Float32Array {
   return t.data;
 }
 
-/** conv + bias, then the scale layer (x * weights + biases), then an optional ReLU. */
-function convLayer(g: GraphBuilder, w: WeightMap, x: Activation, prefix: string, stride: 1 | 2, withRelu: boolean): Activation {
+/** A filter and bias as plain data, for folding an input transform into them. */
+interface ConvWeights {
+  filters: WeightTensor;
+  bias: WeightTensor | Float32Array;
+}
+
+/**
+ * Folds the input normalisation (x - mean[c]) / divisor into the first convolution: the filter
+ * divided by the divisor, the bias less each filter's response to the mean. Exact up to rounding
+ * because that convolution is 'valid' (no padded cells); it spares the two passes over the input
+ * that were 6% of the forward (ONNX Runtime's profiler, batch of 8).
+ */
+function foldNormalisation(w: WeightMap, prefix: string, divisor: number): ConvWeights {
   const filters = weight(w, `${prefix}/conv/filters`);
+  const bias = floatData(weight(w, `${prefix}/conv/bias`));
+  const src = floatData(filters);
+  const [h = 0, width = 0, cin = 0, cout = 0] = filters.shape; // TF layout [h, w, in, out]
+  if (h * width * cin * cout !== src.length || cin !== MEAN_RGB.length) throw new Error(`${prefix}/conv/filters: unexpected shape [${filters.shape.join(', ')}]`);
+  const scaled = new Float32Array(src.length);
+  const shift = new Float64Array(cout);
+  for (let i = 0; i < src.length; i++) {
+    const c = Math.floor(i / cout) % cin;
+    const o = i % cout;
+    scaled[i] = (src[i] as number) / divisor;
+    shift[o] = (shift[o] as number) + ((src[i] as number) * (MEAN_RGB[c] as number)) / divisor;
+  }
+  return { filters: { ...filters, data: scaled }, bias: bias.map((b, o) => b - (shift[o] as number)) };
+}
+
+/** conv + bias, then the scale layer (x * weights + biases), then an optional ReLU. */
+function convLayer(g: GraphBuilder, w: WeightMap, x: Activation, prefix: string, stride: 1 | 2, withRelu: boolean, folded?: ConvWeights): Activation {
+  const filters = folded?.filters ?? weight(w, `${prefix}/conv/filters`);
   const [k = 0, , , channels = 0] = filters.shape;
   // Stride-2 convolutions here are 'valid' (convDown); stride-1 ones 'same'.
   const padding = stride === 2 ? 'valid' : 'same';
-  let y = conv2d(g, x.name, filters, weight(w, `${prefix}/conv/bias`), { stride, padding });
+  let y = conv2d(g, x.name, filters, folded?.bias ?? weight(w, `${prefix}/conv/bias`), { stride, padding });
   y = channelAffine(
     g,
     y,
@@ -112,12 +144,8 @@ function residualDown(g: GraphBuilder, w: WeightMap, x: Activation, prefix: stri
 export function buildDescriptorGraph(w: WeightMap, pixelDivisor: PixelDivisor = 255): Uint8Array {
   const g = new GraphBuilder('face_recognition_net');
   const input = g.input(DESCRIPTOR_INPUT_NAME, ['batch', DESCRIPTOR_INPUT_SIZE, DESCRIPTOR_INPUT_SIZE, 3]);
-  // Same order of operations as the references: subtract the mean, then divide (not multiply).
-  const centred = g.node('Sub', [input, g.constant('mean_rgb', Float32Array.from(MEAN_RGB), [3])]);
-  const normalised = g.node('Div', [centred, g.scalar('pixel_range', pixelDivisor)]);
-
-  let x: Activation = { name: nhwcToNchw(g, normalised), channels: 3, size: DESCRIPTOR_INPUT_SIZE };
-  x = convLayer(g, w, x, 'conv32_down', 2, true);
+  let x: Activation = { name: nhwcToNchw(g, input), channels: 3, size: DESCRIPTOR_INPUT_SIZE };
+  x = convLayer(g, w, x, 'conv32_down', 2, true, foldNormalisation(w, 'conv32_down', pixelDivisor));
   x = {
     ...x,
     name: maxPool(g, x.name, 3, 2, 'valid'),

@@ -1,7 +1,8 @@
 import { dlibModel, positiveInteger } from '../common/packaged.js';
-import { readFaceApiWeights, type Engine, type Model } from '../../engine/index.js';
+import { faceApiWeightFiles, readFaceApiWeights, type Engine, type Model } from '../../engine/index.js';
 import { VisageError } from '../../errors.js';
 import {
+  DESCRIPTOR_GRAPH_VERSION,
   DESCRIPTOR_INPUT_NAME,
   DESCRIPTOR_INPUT_SIZE,
   DESCRIPTOR_OUTPUT_NAME,
@@ -43,6 +44,7 @@ export async function createDescriptorNet(engine: Engine, options: DescriptorOpt
     weightsPath.endsWith('.dat')
       ? buildDescriptorGraph(await readDlibDescriptorWeights(weightsPath), 256)
       : buildDescriptorGraph(await readFaceApiWeights(weightsPath), 255),
+    { sources: weightsPath.endsWith('.dat') ? [weightsPath] : await faceApiWeightFiles(weightsPath), version: DESCRIPTOR_GRAPH_VERSION },
   );
 
   async function describeBatch(faces: readonly FaceCrop[]): Promise<Float32Array[]> {

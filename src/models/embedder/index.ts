@@ -46,6 +46,9 @@ async function modelBytes(file: string): Promise<Uint8Array> {
   return file.toLowerCase().endsWith('.tflite') ? tfliteToOnnx(readTflite(bytes, path.basename(file)), { batch: 'batch' }).bytes : bytes;
 }
 
+/** The TFLite conversion's version in the disk-cache key: bump it whenever the converted graph changes. */
+const TFLITE_GRAPH_VERSION = 2;
+
 /**
  * Loads an embedding network and checks it against its declared input on one blank crop, so a
  * wrong size, layout or file fails at load with a typed error rather than at the first face.
@@ -56,7 +59,10 @@ export async function createEmbedderNet(engine: Engine, spec: EmbedderSpec): Pro
   if (!(spec.std > 0) || !Number.isFinite(spec.mean)) throw new VisageError('INVALID_ARGUMENT', `Expected a finite mean and a std > 0 but received ${spec.mean} and ${spec.std}`);
   let model: Model;
   try {
-    model = await engine.load(`embedder:${path.resolve(spec.file)}`, () => modelBytes(spec.file));
+    // A TFLite file is converted to ONNX: the converted graph is kept in the disk cache.
+    const converted = spec.file.toLowerCase().endsWith('.tflite');
+    const cache = converted ? { sources: [spec.file], version: TFLITE_GRAPH_VERSION, options: { batch: 'batch' } } : undefined;
+    model = await engine.load(`embedder:${path.resolve(spec.file)}`, () => modelBytes(spec.file), cache);
   } catch (err) {
     if (err instanceof VisageError) throw err;
     throw invalidModel(spec.file, `is not a model ONNX Runtime can load (${(err as Error).message})`, err);

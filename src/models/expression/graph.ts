@@ -5,6 +5,9 @@
 import { GraphBuilder, type WeightMap, dense, softmax, weight } from '../../engine/index.js';
 import { faceFeatureExtractor, normalisedCropInput } from '../common/feature-extractor.js';
 
+/** The builder's version, part of the disk-cache key: bump it whenever the graph it emits changes. */
+export const GRAPH_VERSION = 1;
+
 /** Graph outputs: [batch, 7] logits and their softmax, in face-api's label order. */
 export const LOGITS_OUTPUT = 'logits';
 export const PROBABILITIES_OUTPUT = 'probabilities';

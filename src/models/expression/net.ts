@@ -10,7 +10,7 @@ import {
   runCrops,
 } from '../common/feature-extractor.js';
 import type { FloatImage } from '../common/preprocess.js';
-import { LOGITS_OUTPUT, PROBABILITIES_OUTPUT, build } from './graph.js';
+import { GRAPH_VERSION, LOGITS_OUTPUT, PROBABILITIES_OUTPUT, build } from './graph.js';
 
 /** visage's names for face-api's classes, in the network's output order. */
 export const EXPRESSION_LABELS = ['neutral', 'happy', 'sad', 'angry', 'fear', 'disgust', 'surprise'] as const;
@@ -50,7 +50,7 @@ function toExpressions(probabilities: Float32Array): Expressions {
 export async function createExpressionNet(engine: Engine, options: ExpressionOptions = {}): Promise<ExpressionNet> {
   const manifestPath = options.manifestPath ?? faceApiManifest('face_expression_model');
   const maxBatch = positiveInteger(options.maxBatch ?? 32, 'maxBatch');
-  const model = await loadCropModel(engine, `faceapi-expression:${manifestPath}`, manifestPath, build);
+  const model = await loadCropModel(engine, `faceapi-expression:${manifestPath}`, manifestPath, build, GRAPH_VERSION);
 
   async function predictBatch(faceCrops: readonly FloatImage[]): Promise<Expressions[]> {
     const outputs = await runCrops(model, faceCrops, maxBatch);

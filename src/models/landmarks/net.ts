@@ -13,7 +13,7 @@ import {
   runCrops,
 } from '../common/feature-extractor.js';
 import type { FloatImage } from '../common/preprocess.js';
-import { LANDMARKS_OUTPUT, build } from './graph.js';
+import { GRAPH_VERSION, LANDMARKS_OUTPUT, build } from './graph.js';
 import { toSourcePoints } from './postprocess.js';
 
 export interface LandmarksOptions {
@@ -61,7 +61,7 @@ export async function createLandmarksNet(engine: Engine, options: LandmarksOptio
   const maxBatch = positiveInteger(options.maxBatch ?? 32, 'maxBatch');
   const model = await loadCropModel(engine, `faceapi-landmarks68-${variant}:${manifestPath}`, manifestPath, (w) =>
     build(w, variant),
-  );
+  GRAPH_VERSION);
 
   async function predictBatch(faceCrops: readonly FloatImage[], offsets?: readonly Point[]): Promise<Point[][]> {
     if (offsets && offsets.length !== faceCrops.length) {

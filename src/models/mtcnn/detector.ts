@@ -1,9 +1,9 @@
 import { mtcnnManifest } from '../common/packaged.js';
-import { readFaceApiWeights, type Engine, type Model, type Tensor } from '../../engine/index.js';
+import { faceApiWeightFiles, readFaceApiWeights, type Engine, type Model, type Tensor, type WeightMap } from '../../engine/index.js';
 import { VisageError } from '../../errors.js';
 import type { Box, Point, RgbImage } from '../../image/types.js';
 import { calibrate, fromEdges, nms, type Regression } from './boxes.js';
-import { buildONet, buildPNet, buildRNet } from './graph.js';
+import { MTCNN_GRAPH_VERSION, buildONet, buildPNet, buildRNet } from './graph.js';
 import { resolveMtcnnOptions, type ResolvedMtcnnOptions } from './options.js';
 import { CELL_SIZE, CELL_STRIDE, cropBatch, pnetInput, pyramidScales } from './preprocess.js';
 import type { MtcnnDetection, MtcnnDetector, MtcnnDetectorOptions } from './types.js';
@@ -122,11 +122,14 @@ async function stage3(onet: Model, image: RgbImage, boxes: Box[], threshold: num
  */
 export async function createMtcnnDetector(engine: Engine, options: MtcnnDetectorOptions = {}): Promise<MtcnnDetector> {
   const weightsPath = options.weightsPath ?? mtcnnManifest();
-  const weights = readFaceApiWeights(weightsPath);
+  // Read once, and only where one of the three nets is not in the disk cache.
+  let weights: Promise<WeightMap> | undefined;
+  const read = () => (weights ??= readFaceApiWeights(weightsPath));
+  const cache = { sources: await faceApiWeightFiles(weightsPath), version: MTCNN_GRAPH_VERSION };
   const [pnet, rnet, onet] = await Promise.all([
-    engine.load(`mtcnn-pnet:${weightsPath}`, async () => buildPNet(await weights)),
-    engine.load(`mtcnn-rnet:${weightsPath}`, async () => buildRNet(await weights)),
-    engine.load(`mtcnn-onet:${weightsPath}`, async () => buildONet(await weights)),
+    engine.load(`mtcnn-pnet:${weightsPath}`, async () => buildPNet(await read()), cache),
+    engine.load(`mtcnn-rnet:${weightsPath}`, async () => buildRNet(await read()), cache),
+    engine.load(`mtcnn-onet:${weightsPath}`, async () => buildONet(await read()), cache),
   ]);
   const models = { pnet, rnet, onet };
 

@@ -8,6 +8,9 @@
  */
 import { GraphBuilder, conv2d, dense, maxPool, nchwToNhwc, nhwcToNchw, softmax, weight, type WeightMap } from '../../engine/index.js';
 
+/** The builder's version, part of the disk-cache key: bump it whenever the graph it emits changes. */
+export const MTCNN_GRAPH_VERSION = 1;
+
 type Net = 'pnet' | 'rnet' | 'onet';
 
 /** PReLU with TF's per-channel alpha: [C, 1, 1] over NCHW maps, [C] over dense [N, C] rows. */

@@ -1,10 +1,10 @@
 import { faceApiManifest, positiveInteger } from '../common/packaged.js';
-import { readFaceApiWeights, type Engine, type Model, type Tensor } from '../../engine/index.js';
+import { faceApiWeightFiles, readFaceApiWeights, type Engine, type Model, type Tensor } from '../../engine/index.js';
 import { VisageError } from '../../errors.js';
 import type { RgbImage } from '../../image/types.js';
 import { toFaceApiPlacement, type Detection } from '../common/boxes.js';
 import { rgbSquareBatch } from '../common/preprocess.js';
-import { SSD_ANCHORS, SSD_INPUT_SIZE, SSD_IO, buildSsdGraph } from './graph.js';
+import { SSD_ANCHORS, SSD_INPUT_SIZE, SSD_GRAPH_VERSION, SSD_IO, buildSsdGraph } from './graph.js';
 import { toSsdDetections } from './postprocess.js';
 import type { SsdDetector, SsdDetectorOptions, SsdOptions, SsdRawOutput } from './types.js';
 
@@ -59,7 +59,10 @@ async function forward(model: Model, nhwc: Float32Array): Promise<SsdRawOutput> 
 export async function createSsdDetector(engine: Engine, options: SsdDetectorOptions = {}): Promise<SsdDetector> {
   const weightsPath = options.weightsPath ?? faceApiManifest('ssd_mobilenetv1_model');
   const maxBatch = positiveInteger(options.maxBatch ?? 8, 'maxBatch');
-  const model = await engine.load(`ssd:${weightsPath}`, async () => buildSsdGraph(await readFaceApiWeights(weightsPath)));
+  const model = await engine.load(`ssd:${weightsPath}`, async () => buildSsdGraph(await readFaceApiWeights(weightsPath)), {
+    sources: await faceApiWeightFiles(weightsPath),
+    version: SSD_GRAPH_VERSION,
+  });
 
   async function detectBatch(images: readonly RgbImage[], opts?: SsdOptions): Promise<Detection[][]> {
     const { minScore, maxResults } = resolveOptions(opts);

@@ -1,10 +1,10 @@
 import { faceApiManifest, positiveInteger } from '../common/packaged.js';
-import { readFaceApiWeights, type Engine, type Model } from '../../engine/index.js';
+import { faceApiWeightFiles, readFaceApiWeights, type Engine, type Model } from '../../engine/index.js';
 import { VisageError } from '../../errors.js';
 import type { RgbImage } from '../../image/types.js';
 import { toFaceApiPlacement, type Detection } from '../common/boxes.js';
 import { rgbSquareBatch } from '../common/preprocess.js';
-import { TINY_IO, buildTinyGraph } from './graph.js';
+import { TINY_GRAPH_VERSION, TINY_IO, buildTinyGraph } from './graph.js';
 import { toTinyDetections } from './postprocess.js';
 import type { TinyDetector, TinyDetectorOptions, TinyOptions, TinyRawOutput } from './types.js';
 
@@ -58,7 +58,10 @@ async function forward(model: Model, nhwc: Float32Array, inputSize: number): Pro
 export async function createTinyDetector(engine: Engine, options: TinyDetectorOptions = {}): Promise<TinyDetector> {
   const weightsPath = options.weightsPath ?? faceApiManifest('tiny_face_detector_model');
   const maxBatch = positiveInteger(options.maxBatch ?? 8, 'maxBatch');
-  const model = await engine.load(`tiny:${weightsPath}`, async () => buildTinyGraph(await readFaceApiWeights(weightsPath)));
+  const model = await engine.load(`tiny:${weightsPath}`, async () => buildTinyGraph(await readFaceApiWeights(weightsPath)), {
+    sources: await faceApiWeightFiles(weightsPath),
+    version: TINY_GRAPH_VERSION,
+  });
 
   async function detectBatch(images: readonly RgbImage[], opts?: TinyOptions): Promise<Detection[][]> {
     const { inputSize, minScore, maxResults } = resolveOptions(opts);

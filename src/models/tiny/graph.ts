@@ -7,6 +7,9 @@ import { GraphBuilder } from '../../engine/graph.js';
 import { conv2d, leakyRelu, maxPool, nchwToNhwc, nhwcToNchw, separableConv2d } from '../../engine/layers.js';
 import { weight, type WeightMap } from '../../engine/weights.js';
 
+/** The builder's version, part of the disk-cache key: bump it whenever the graph it emits changes. */
+export const TINY_GRAPH_VERSION = 1;
+
 /** Graph input and output names. */
 export const TINY_IO = {
   /** NHWC float32 [N, s, s, 3], values 0..255, s a multiple of 32. */
