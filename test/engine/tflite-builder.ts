@@ -7,7 +7,7 @@ import * as fb from '../../src/engine/tflite/schema.generated.js';
 
 export interface TestTensor {
   shape: number[];
-  type?: 'float32' | 'int32';
+  type?: 'float32' | 'int32' | 'bool';
   data?: Float32Array | Int32Array;
 }
 
@@ -18,7 +18,7 @@ export interface TestOp {
   options?: (b: flatbuffers.Builder) => { type: fb.BuiltinOptions; offset: flatbuffers.Offset };
 }
 
-const TYPE = { float32: fb.TensorType.FLOAT32, int32: fb.TensorType.INT32 };
+const TYPE = { float32: fb.TensorType.FLOAT32, int32: fb.TensorType.INT32, bool: fb.TensorType.BOOL };
 
 export function buildTflite(tensors: TestTensor[], ops: TestOp[], inputs: number[], outputs: number[]): Uint8Array {
   const b = new flatbuffers.Builder(1024);
