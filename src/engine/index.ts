@@ -9,3 +9,5 @@ export { Engine, compileOnce, runBatched } from './session.js';
 export type { Tensor, Model, EngineOptions } from './session.js';
 export { readTflite, tfliteToOnnx, SUPPORTED_TFLITE_OPS } from './tflite/index.js';
 export type { TfliteModel, ConvertedModel } from './tflite/index.js';
+export { tfjsToOnnx, SUPPORTED_TFJS_OPS } from './tfjs/index.js';
+export type { ConvertedTfjsModel, TfjsToOnnxOptions } from './tfjs/index.js';

@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { VisageError } from '../errors.js';
 
 /** A weight tensor as stored by TensorFlow.js: row-major, TF layouts (filters [h, w, in, out]). */
 export interface WeightTensor {
@@ -65,17 +66,30 @@ function decodeEntry(entry: ManifestEntry, bytes: Buffer, offset: number): { ten
 async function decodeGroups(groups: ManifestGroup[], dir: string, source: string): Promise<WeightMap> {
   const weights: WeightMap = new Map();
   for (const group of groups) {
-    const shards = await Promise.all(group.paths.map((p) => readFile(path.join(dir, p))));
+    const shards = await Promise.all(
+      group.paths.map((p) =>
+        readFile(path.join(dir, p)).catch((err: unknown) => {
+          throw new VisageError('INVALID_MODEL', `${source}: cannot read weight shard ${p}: ${(err as Error).message}`, { cause: err });
+        }),
+      ),
+    );
     const bytes = Buffer.concat(shards);
     let offset = 0;
     for (const entry of group.weights) {
-      if (entry.dtype === 'bool') throw new Error(`${source}: bool weight ${entry.name} is not supported`);
+      if (entry.dtype === 'bool') throw new VisageError('INVALID_MODEL', `${source}: bool weight ${entry.name} is not supported`);
+      if (!Array.isArray(entry.shape) || !entry.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+        throw new VisageError('INVALID_MODEL', `${source}: weight ${entry.name} has an invalid shape ${JSON.stringify(entry.shape)}`);
+      }
+      const need = entry.shape.reduce((a, b) => a * b, 1) * (entry.quantization ? BYTES_PER_QUANTISED[entry.quantization.dtype] : 4);
+      if (!Number.isFinite(need) || offset + need > bytes.length) {
+        throw new VisageError('INVALID_MODEL', `${source}: weight ${entry.name} needs bytes ${offset}..${offset + need} but the shards hold only ${bytes.length} (truncated or mismatched weight file)`);
+      }
       const { tensor, size } = decodeEntry(entry, bytes, offset);
       weights.set(entry.name, tensor);
       offset += size;
     }
     if (offset !== bytes.length) {
-      throw new Error(`${source}: manifest describes ${offset} bytes but the shards hold ${bytes.length}`);
+      throw new VisageError('INVALID_MODEL', `${source}: manifest describes ${offset} bytes but the shards hold ${bytes.length} (mismatched weight file)`);
     }
   }
   return weights;
@@ -96,21 +110,39 @@ export interface TfjsGraphNode {
 }
 
 export interface TfjsGraphModel {
+  /** The file's base name, for messages. */
+  name: string;
   nodes: TfjsGraphNode[];
   weights: WeightMap;
+  /** Output names from the model's signature (without ':0'), where it has one. */
+  outputs?: string[];
 }
 
 /** Reads a TensorFlow.js graph model: `model.json` (graph + manifest) and its shards. */
 export async function readTfjsGraphModel(modelJsonPath: string): Promise<TfjsGraphModel> {
-  const json = JSON.parse(await readFile(modelJsonPath, 'utf8')) as {
+  type Signature = { outputs?: Record<string, { name?: string }> };
+  let json: {
     modelTopology?: { node?: TfjsGraphNode[] };
     weightsManifest?: ManifestGroup[];
+    signature?: Signature;
+    userDefinedMetadata?: { signature?: Signature };
   };
-  if (!json.modelTopology?.node || !json.weightsManifest) {
-    throw new Error(`${modelJsonPath}: not a TensorFlow.js graph model (no modelTopology.node or weightsManifest)`);
+  try {
+    json = JSON.parse(await readFile(modelJsonPath, 'utf8')) as typeof json;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'INVALID_MODEL';
+    throw new VisageError(code, `${modelJsonPath}: ${(err as Error).message}`, { cause: err });
+  }
+  if (!Array.isArray(json.modelTopology?.node) || !Array.isArray(json.weightsManifest)) {
+    throw new VisageError('INVALID_MODEL', `${modelJsonPath}: not a TensorFlow.js graph model (no modelTopology.node or weightsManifest)`);
   }
   const weights = await decodeGroups(json.weightsManifest, path.dirname(modelJsonPath), modelJsonPath);
-  return { nodes: json.modelTopology.node, weights };
+  // Older converters put the signature in userDefinedMetadata.
+  const signature = json.signature?.outputs ? json.signature : json.userDefinedMetadata?.signature;
+  const outputs = signature?.outputs
+    ? Object.entries(signature.outputs).map(([key, o]) => (o.name ?? key).replace(/:0$/, ''))
+    : undefined;
+  return { name: path.basename(modelJsonPath), nodes: json.modelTopology.node, weights, ...(outputs ? { outputs } : {}) };
 }
 
 /** Gets a weight or fails naming it, so a wrong name is never a silent undefined. */

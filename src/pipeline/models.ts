@@ -6,6 +6,11 @@ import { Engine } from '../engine/index.js';
 import { createAgeGenderNet, type AgeGenderNet } from '../models/age-gender/index.js';
 import { createDescriptorNet, type DescriptorNet } from '../models/descriptor/index.js';
 import { createExpressionNet, type ExpressionNet } from '../models/expression/index.js';
+import type { RealnessNet } from '../models/common/human.js';
+import { createHumanAntispoofNet } from '../models/human-antispoof/index.js';
+import { createHumanLivenessNet } from '../models/human-liveness/index.js';
+import { createHumanEmotionNet, type HumanEmotionNet } from '../models/human-emotion/index.js';
+import { createFaceResNet, type FaceResNet } from '../models/faceres/index.js';
 import { createHaarDetector, type HaarDetector } from '../models/haar/index.js';
 import { createLandmarksNet, type LandmarksNet } from '../models/landmarks/index.js';
 import { createEmbedderNet, type EmbedderNet, type EmbedderSpec } from '../models/embedder/index.js';
@@ -36,6 +41,12 @@ export class ModelRegistry {
   readonly expression: () => Promise<ExpressionNet>;
   readonly ageGender: () => Promise<AgeGenderNet>;
   readonly mobileFaceNet: () => Promise<EmbedderNet>;
+  /** human's anti-spoofing nets (TF.js graph models): a real score per face crop. */
+  readonly humanAntispoof: () => Promise<RealnessNet>;
+  readonly humanLiveness: () => Promise<RealnessNet>;
+  /** human's emotion net and FaceRes (age, gender, descriptor), the alternative classifiers. */
+  readonly humanEmotion: () => Promise<HumanEmotionNet>;
+  readonly faceres: () => Promise<FaceResNet>;
   private readonly embedders = new Map<string, () => Promise<EmbedderNet>>();
   private haarInstance: HaarDetector | undefined;
 
@@ -51,6 +62,10 @@ export class ModelRegistry {
     this.expression = lazy(() => createExpressionNet(engine));
     this.ageGender = lazy(() => createAgeGenderNet(engine));
     this.mobileFaceNet = lazy(() => createMobileFaceNet(engine));
+    this.humanAntispoof = lazy(() => createHumanAntispoofNet(engine));
+    this.humanLiveness = lazy(() => createHumanLivenessNet(engine));
+    this.humanEmotion = lazy(() => createHumanEmotionNet(engine));
+    this.faceres = lazy(() => createFaceResNet(engine));
   }
 
   /** A user's embedding network, loaded once per distinct spec. */

@@ -137,7 +137,7 @@ describe('face-api weights reader', () => {
   test('a manifest that does not match its shard sizes is refused', async () => {
     await writeFile(path.join(dir, 'short-shard1'), Buffer.alloc(10));
     await writeFile(path.join(dir, 'short-weights_manifest.json'), JSON.stringify([{ paths: ['short-shard1'], weights: [{ name: 'a', shape: [4], dtype: 'float32' }] }]));
-    await assert.rejects(readFaceApiWeights(path.join(dir, 'short-weights_manifest.json')), /16 bytes but the shards hold 10/);
+    await assert.rejects(readFaceApiWeights(path.join(dir, 'short-weights_manifest.json')), /needs bytes 0..16 but the shards hold only 10/);
   });
 });
 

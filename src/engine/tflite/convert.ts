@@ -90,7 +90,7 @@ function dequantize(t: TfliteTensor, values: Float32Array): Float32Array {
 }
 
 /** Reorders a row-major array from one axis order to another (perm[i] = source axis of output axis i). */
-function permute(data: Float32Array, shape: readonly number[], perm: readonly number[]): { data: Float32Array; shape: number[] } {
+export function permute(data: Float32Array, shape: readonly number[], perm: readonly number[]): { data: Float32Array; shape: number[] } {
   const outShape = perm.map((p) => shape[p] as number);
   const strides = shape.map((_, i) => size(shape.slice(i + 1)));
   const out = new Float32Array(data.length);

