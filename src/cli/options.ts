@@ -16,13 +16,15 @@ import {
   type OnnxRecognizer,
   type RecognizerName,
   type RecognizerOption,
+  type SpoofModel,
+  type SpoofOptions,
   type Visage,
 } from '../index.js';
 
 // Records keyed by the library's unions, so the type checker flags a name added there but not here.
 const DETECTORS: Record<DetectorName, true> = { ssd: true, tiny: true, mtcnn: true, haar: true, none: true };
 const METRICS: Record<Metric, true> = { euclidean: true, euclidean_l2: true, cosine: true };
-const ACTIONS: Record<Action, true> = { emotion: true, age: true, gender: true };
+const ACTIONS: Record<Action, true> = { emotion: true, age: true, gender: true, spoof: true };
 const RECOGNIZERS: Record<RecognizerName, true> = { dlib: true, mobilefacenet: true, fusion: true };
 
 /**
@@ -91,12 +93,19 @@ export interface DetectFlags extends CommonFlags {
   out?: string;
 }
 
-export interface VerifyFlags extends DetectFlags {
+export interface VerifyFlags extends DetectFlags, SpoofFlags {
   metric?: Metric;
   threshold?: number;
 }
 
-export interface AnalyzeFlags extends DetectFlags {
+/** Flags of the commands that can check faces are real (DeepFace's anti_spoofing). */
+export interface SpoofFlags {
+  antiSpoofing?: boolean;
+  spoofModel?: SpoofModel;
+  spoofThreshold?: number;
+}
+
+export interface AnalyzeFlags extends DetectFlags, SpoofFlags {
   actions?: Action[];
 }
 
@@ -136,7 +145,22 @@ export function addVerifyOptions(command: Command): Command {
 
 /** Adds --actions. */
 export function addAnalyzeOptions(command: Command): Command {
-  return command.option('-a, --actions <list>', `what to estimate, comma-separated: ${Object.keys(ACTIONS).join(',')} (default: all)`, actionList);
+  return command.option('-a, --actions <list>', `what to estimate, comma-separated: ${Object.keys(ACTIONS).join(',')} (default: emotion,age,gender)`, actionList);
+}
+
+const SPOOF_MODELS: Record<SpoofModel, true> = { dtn: true, antispoof: true, liveness: true, ensemble: true };
+
+/** Adds --anti-spoofing, --spoof-model and --spoof-threshold. */
+export function addSpoofOptions(command: Command): Command {
+  return command
+    .option('--anti-spoofing', 'fail with SPOOF_DETECTED where a face is judged not real (a print or a screen)')
+    .addOption(new Option('--spoof-model <name>', 'anti-spoofing model (default: see the README)').choices(Object.keys(SPOOF_MODELS)))
+    .option('--spoof-threshold <real>', 'a face is real when its real score reaches this, 0 to 1 (default 0.5)', numberIn(0, 1, '--spoof-threshold'));
+}
+
+/** The library's spoof options from the flags; omitted flags stay undefined. */
+export function spoofOptions(flags: SpoofFlags): SpoofOptions {
+  return { antiSpoofing: flags.antiSpoofing, spoofModel: flags.spoofModel, spoofThreshold: flags.spoofThreshold };
 }
 
 /** The library's detect options from the flags; an omitted flag stays undefined (the library's default). */

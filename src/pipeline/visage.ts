@@ -14,6 +14,7 @@ import { openGallery } from '../gallery/gallery.js';
 import type { Gallery, GalleryOptions } from '../gallery/types.js';
 import { asPixels, attributeBox, cropBox, type AlignMode } from './align.js';
 import { createRecognizer, type Recognizer } from './recognizers.js';
+import { assertReal, judgeFaces, spoofSettings } from './spoof.js';
 import { analyzeVideo } from '../video/loop.js';
 import type { VideoFrameResult, VideoOptions, VideoSource } from '../video/types.js';
 import {
@@ -28,7 +29,9 @@ import {
   type FaceAnalysis,
   type FaceInput,
   type Metric,
+  type RepresentOptions,
   type RepresentResult,
+  type SpoofOptions,
   type VerifyOptions,
   type VerifyResult,
   type Visage,
@@ -56,7 +59,9 @@ function withMargin(image: RgbImage, margin: number): RgbImage {
 }
 
 const DETECTORS: readonly DetectorName[] = ['ssd', 'tiny', 'mtcnn', 'haar', 'none'];
-const ACTIONS: readonly Action[] = ['emotion', 'age', 'gender'];
+const ACTIONS: readonly Action[] = ['emotion', 'age', 'gender', 'spoof'];
+/** What analyze estimates where no actions are named (DeepFace's defaults, less race). */
+const DEFAULT_ACTIONS: readonly Action[] = ['emotion', 'age', 'gender'];
 
 /** The recogniser where none is named (see the README: the most accurate on LFW). */
 const DEFAULT_RECOGNIZER = 'fusion' as const;
@@ -210,8 +215,17 @@ export class VisagePipeline implements Visage {
     };
   }
 
-  private async embed(decoded: Decoded, options: DetectOptions, recognizer: Recognizer): Promise<RepresentResult> {
+  /** DeepFace's anti_spoofing: every face found must be judged real, else SPOOF_DETECTED naming `where`. */
+  private async checkReal(decoded: Decoded, faces: readonly DetectedFace[], options: SpoofOptions, where: string): Promise<void> {
+    if (options.antiSpoofing === undefined || options.antiSpoofing === false) return;
+    if (options.antiSpoofing !== true) throw invalid('a boolean', 'antiSpoofing', options.antiSpoofing);
+    const settings = spoofSettings(options);
+    assertReal(await judgeFaces(this.models, decoded.pixels, faces, settings), faces, where, settings);
+  }
+
+  private async embed(decoded: Decoded, options: RepresentOptions, recognizer: Recognizer, where = 'the image'): Promise<RepresentResult> {
     const { detector, faces, wholeImage } = await this.findFaces(decoded, options, true);
+    await this.checkReal(decoded, faces, options, where);
     const embeddings = await recognizer.embed(decoded.pixels, faces);
     const usable = faces.map((f, i) => ({ f, e: embeddings[i] })).filter((x): x is { f: DetectedFace; e: Float32Array } => x.e !== null && x.e !== undefined);
     if (usable.length === 0) throw new VisageError('NO_FACE', 'No face crop could be taken from the image');
@@ -229,11 +243,11 @@ export class VisagePipeline implements Visage {
    * @example
    * const { faces: [face] } = await visage.represent(buffer);
    */
-  async represent(input: ImageInput, options: DetectOptions = {}): Promise<RepresentResult> {
+  async represent(input: ImageInput, options: RepresentOptions = {}): Promise<RepresentResult> {
     return this.embed(await this.decode(input), options, this.recognizerFor(options));
   }
 
-  private async embeddingsOf(input: FaceInput, options: DetectOptions, recognizer: Recognizer): Promise<{ box: Box | null; embedding: number[] }[]> {
+  private async embeddingsOf(input: FaceInput, options: RepresentOptions, recognizer: Recognizer, where: string): Promise<{ box: Box | null; embedding: number[] }[]> {
     const given = Array.isArray(input) ? { embedding: input, model: null } : isEmbedding(input) ? input : null;
     if (given) {
       const { embedding, model } = given;
@@ -245,7 +259,7 @@ export class VisagePipeline implements Visage {
       }
       return [{ box: null, embedding }];
     }
-    return (await this.embed(await this.decode(input as ImageInput), options, recognizer)).faces;
+    return (await this.embed(await this.decode(input as ImageInput), options, recognizer, where)).faces;
   }
 
   /**
@@ -265,7 +279,8 @@ export class VisagePipeline implements Visage {
       throw new VisageError('INVALID_ARGUMENT', `The ${recognizer.model} recogniser has no threshold for ${metric}: pass threshold, or set one in the recogniser`);
     }
     if (typeof threshold !== 'number' || !Number.isFinite(threshold) || threshold < 0) throw invalid('a number >= 0', 'threshold', options.threshold);
-    const [facesA, facesB] = await Promise.all([this.embeddingsOf(a, options, recognizer), this.embeddingsOf(b, options, recognizer)]);
+    if (options.antiSpoofing) spoofSettings(options);
+    const [facesA, facesB] = await Promise.all([this.embeddingsOf(a, options, recognizer, 'image a'), this.embeddingsOf(b, options, recognizer, 'image b')]);
     let best = { distance: Number.POSITIVE_INFINITY, a: null as Box | null, b: null as Box | null };
     for (const fa of facesA) {
       for (const fb of facesB) {
@@ -297,17 +312,20 @@ export class VisagePipeline implements Visage {
    * console.log(faces[0]?.dominantEmotion);
    */
   async analyze(input: ImageInput, options: AnalyzeOptions = {}): Promise<AnalyzeResult> {
-    const actions = options.actions ?? ACTIONS;
+    const actions = options.actions ?? DEFAULT_ACTIONS;
     if (!Array.isArray(actions) || actions.length === 0 || !actions.every((a) => ACTIONS.includes(a))) {
       throw invalid(`a non-empty list of ${ACTIONS.join(', ')}`, 'actions', actions);
     }
+    // Bad spoof options fail before any work.
+    if (actions.includes('spoof') || options.antiSpoofing === true) spoofSettings(options);
     const decoded = await this.decode(input);
     const { detector, faces, wholeImage } = await this.findFaces(decoded, options, true);
-    return { detector, wholeImage, faces: await this.classify(decoded, faces, actions) };
+    await this.checkReal(decoded, faces, options, 'the image');
+    return { detector, wholeImage, faces: await this.classify(decoded, faces, actions, options) };
   }
 
-  /** Emotion, age and gender of faces already found. */
-  private async classify(decoded: Decoded, faces: readonly DetectedFace[], actions: readonly Action[]): Promise<FaceAnalysis[]> {
+  /** Emotion, age, gender and (the 'spoof' action) realness of faces already found. */
+  private async classify(decoded: Decoded, faces: readonly DetectedFace[], actions: readonly Action[], spoofOptions: SpoofOptions = {}): Promise<FaceAnalysis[]> {
     // face-api classifies the landmarks' padded bounding box (its alignedRect), whole-image faces
     // included; MTCNN's 5 points do not outline the face, so its detection box is used as it is.
     const crops = faces.map((f) => cropBox(decoded.pixels, f.landmarks.length === 68 ? attributeBox(f.landmarks) : f.box));
@@ -315,9 +333,10 @@ export class VisagePipeline implements Visage {
     const images = usable.map((x) => x.crop);
     const wantEmotion = actions.includes('emotion');
     const wantAgeGender = actions.includes('age') || actions.includes('gender');
-    const [expressions, ageGender] = await Promise.all([
+    const [expressions, ageGender, spoof] = await Promise.all([
       wantEmotion ? (await this.models.expression()).predictBatch(images) : null,
       wantAgeGender ? (await this.models.ageGender()).predictBatch(images) : null,
+      actions.includes('spoof') ? judgeFaces(this.models, decoded.pixels, usable.map((x) => x.f), spoofSettings(spoofOptions)) : null,
     ]);
     const results = usable.map((x, i): FaceAnalysis => {
       const face: FaceAnalysis = { box: x.f.box, score: x.f.score };
@@ -332,6 +351,8 @@ export class VisagePipeline implements Visage {
         face.gender = ag.gender;
         face.dominantGender = ag.gender.woman >= ag.gender.man ? 'woman' : 'man';
       }
+      const judged = spoof?.[i];
+      if (judged) face.spoof = judged;
       return face;
     });
     return results;
