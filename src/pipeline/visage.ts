@@ -280,7 +280,11 @@ export class VisagePipeline implements Visage {
     }
     if (typeof threshold !== 'number' || !Number.isFinite(threshold) || threshold < 0) throw invalid('a number >= 0', 'threshold', options.threshold);
     if (options.antiSpoofing) spoofSettings(options);
-    const [facesA, facesB] = await Promise.all([this.embeddingsOf(a, options, recognizer, 'image a'), this.embeddingsOf(b, options, recognizer, 'image b')]);
+    // Both run at once; where both fail, image a's error is reported (not whichever came first).
+    const [ra, rb] = await Promise.allSettled([this.embeddingsOf(a, options, recognizer, 'image a'), this.embeddingsOf(b, options, recognizer, 'image b')]);
+    if (ra.status === 'rejected') throw ra.reason;
+    if (rb.status === 'rejected') throw rb.reason;
+    const [facesA, facesB] = [ra.value, rb.value];
     let best = { distance: Number.POSITIVE_INFINITY, a: null as Box | null, b: null as Box | null };
     for (const fa of facesA) {
       for (const fb of facesB) {
