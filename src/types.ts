@@ -53,7 +53,31 @@ export type Action = 'emotion' | 'age' | 'gender' | 'spoof';
 export type Emotion = 'angry' | 'disgust' | 'fear' | 'happy' | 'sad' | 'surprise' | 'neutral';
 export const EMOTIONS: readonly Emotion[] = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
 
-export interface VisageOptions {
+/**
+ * The emotion classifier: 'face-api' (default; its expression net on a 112x112 colour crop) or
+ * 'human' (human's mini-Xception on a 64x64 grayscale crop, trained on FER2013).
+ */
+export type EmotionModel = 'face-api' | 'human';
+export const EMOTION_MODELS: readonly EmotionModel[] = ['face-api', 'human'];
+/** The age/gender estimator: 'face-api' (default; its age/gender net) or 'faceres' (human's FaceRes, 224x224). */
+export type AgeGenderModel = 'face-api' | 'faceres';
+export const AGE_GENDER_MODELS: readonly AgeGenderModel[] = ['face-api', 'faceres'];
+
+/** Which classifier produced an analysis: the options chosen, for the actions that ran. */
+export interface AnalysisModels {
+  emotion?: EmotionModel;
+  ageGender?: AgeGenderModel;
+}
+
+/** The classifier choices of analyze (per call, or as instance defaults). */
+export interface ClassifierOptions {
+  /** Emotion classifier (default 'face-api'). */
+  emotionModel?: EmotionModel;
+  /** Age/gender estimator (default 'face-api'). */
+  ageGenderModel?: AgeGenderModel;
+}
+
+export interface VisageOptions extends ClassifierOptions {
   /** Threads ONNX Runtime uses per operator (default: the machine's cores). */
   threads?: number;
   /**
@@ -140,7 +164,7 @@ export interface VerifyResult {
   timeMs: number;
 }
 
-export interface AnalyzeOptions extends DetectOptions, SpoofOptions {
+export interface AnalyzeOptions extends DetectOptions, ClassifierOptions, SpoofOptions {
   /** Default emotion, age and gender; 'spoof' is asked for by name. */
   actions?: Action[];
 }
@@ -188,6 +212,8 @@ export interface FaceAnalysis {
   dominantGender?: 'woman' | 'man';
   /** With the 'spoof' action. */
   spoof?: SpoofResult;
+  /** The classifiers that produced emotion and age/gender here. */
+  models?: AnalysisModels;
 }
 
 export interface AnalyzeResult {

@@ -34,6 +34,7 @@ Examples:
   $ visage analyze photo.jpg --actions emotion --json
   $ visage analyze photo.jpg --actions spoof,emotion
   $ visage analyze photo.jpg --out emotions.png
+  $ visage analyze photo.jpg --emotion-model human --age-gender-model faceres
   $ visage analyze crop.png --detector none`,
     )
     .action(async (inputs: string[], _opts: unknown, cmd: Command) => {

@@ -9,7 +9,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   createVisage,
   type Action,
+  type AgeGenderModel,
   type DetectOptions,
+  type EmotionModel,
   type DetectorName,
   type LoadOptions,
   type Metric,
@@ -26,6 +28,8 @@ const DETECTORS: Record<DetectorName, true> = { ssd: true, tiny: true, mtcnn: tr
 const METRICS: Record<Metric, true> = { euclidean: true, euclidean_l2: true, cosine: true };
 const ACTIONS: Record<Action, true> = { emotion: true, age: true, gender: true, spoof: true };
 const RECOGNIZERS: Record<RecognizerName, true> = { dlib: true, mobilefacenet: true, fusion: true };
+const EMOTION_MODELS: Record<EmotionModel, true> = { 'face-api': true, human: true };
+const AGE_GENDER_MODELS: Record<AgeGenderModel, true> = { 'face-api': true, faceres: true };
 
 /**
  * A built-in recogniser's name, or a JSON file describing the user's own ONNX model (the
@@ -83,6 +87,9 @@ export interface CommonFlags {
   threads?: number;
   allowPrivateUrls?: boolean;
   recognizer?: RecognizerOption;
+  /** The classifiers analyze uses (instance defaults: they also apply to video). */
+  emotionModel?: EmotionModel;
+  ageGenderModel?: AgeGenderModel;
 }
 
 /** Flags of the commands that find faces. */
@@ -143,9 +150,12 @@ export function addVerifyOptions(command: Command): Command {
     .option('-t, --threshold <distance>', 'decision threshold (default: the one calibrated on LFW for the metric)', numberIn(0, Number.MAX_VALUE, '--threshold'));
 }
 
-/** Adds --actions. */
+/** Adds --actions, --emotion-model and --age-gender-model. */
 export function addAnalyzeOptions(command: Command): Command {
-  return command.option('-a, --actions <list>', `what to estimate, comma-separated: ${Object.keys(ACTIONS).join(',')} (default: emotion,age,gender)`, actionList);
+  return command
+    .option('-a, --actions <list>', `what to estimate, comma-separated: ${Object.keys(ACTIONS).join(',')} (default: emotion,age,gender)`, actionList)
+    .addOption(new Option('--emotion-model <name>', "emotion classifier: face-api's expression net or human's FER2013 net (default: face-api)").choices(Object.keys(EMOTION_MODELS)))
+    .addOption(new Option('--age-gender-model <name>', "age/gender estimator: face-api's net or human's FaceRes (default: face-api)").choices(Object.keys(AGE_GENDER_MODELS)));
 }
 
 const SPOOF_MODELS: Record<SpoofModel, true> = { dtn: true, antispoof: true, liveness: true, ensemble: true };
@@ -175,7 +185,13 @@ export function loadOptions(flags: CommonFlags): LoadOptions {
 
 /** Runs `work` with a visage instance made from the flags, and closes the instance afterwards. */
 export async function withVisage<T>(flags: CommonFlags, work: (visage: Visage) => Promise<T>): Promise<T> {
-  const visage = await createVisage({ image: loadOptions(flags), threads: flags.threads, recognizer: flags.recognizer });
+  const visage = await createVisage({
+    image: loadOptions(flags),
+    threads: flags.threads,
+    recognizer: flags.recognizer,
+    emotionModel: flags.emotionModel,
+    ageGenderModel: flags.ageGenderModel,
+  });
   try {
     return await work(visage);
   } finally {

@@ -47,7 +47,7 @@ function closeStream(stream: WriteStream): Promise<void> {
 }
 
 /** The flags the shared helpers read (this command's --json names a file, not a switch). */
-const commonFlags = (flags: VideoFlags) => ({ threads: flags.threads, allowPrivateUrls: flags.allowPrivateUrls });
+const commonFlags = (flags: VideoFlags) => ({ threads: flags.threads, allowPrivateUrls: flags.allowPrivateUrls, emotionModel: flags.emotionModel, ageGenderModel: flags.ageGenderModel });
 
 /** Writes with backpressure. */
 async function writeLine(stream: WriteStream, text: string): Promise<void> {

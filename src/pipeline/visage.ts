@@ -18,8 +18,14 @@ import { assertReal, judgeFaces, spoofSettings } from './spoof.js';
 import { analyzeVideo } from '../video/loop.js';
 import type { VideoFrameResult, VideoOptions, VideoSource } from '../video/types.js';
 import {
+  AGE_GENDER_MODELS,
   EMOTIONS,
+  EMOTION_MODELS,
   type Action,
+  type AgeGenderModel,
+  type AnalysisModels,
+  type ClassifierOptions,
+  type EmotionModel,
   type AnalyzeOptions,
   type AnalyzeResult,
   type DetectOptions,
@@ -92,8 +98,14 @@ export class VisagePipeline implements Visage {
   private readonly averageMirror: boolean;
   private readonly recognizer: Recognizer;
 
+  private readonly classifiers: Required<ClassifierOptions>;
+
   constructor(private readonly options: VisageOptions = {}) {
     this.models = new ModelRegistry(options.threads);
+    this.classifiers = {
+      emotionModel: oneOf(options.emotionModel, EMOTION_MODELS, 'face-api', 'emotionModel'),
+      ageGenderModel: oneOf(options.ageGenderModel, AGE_GENDER_MODELS, 'face-api', 'ageGenderModel'),
+    };
     this.align = oneOf(options.align, ['chip', 'box', 'rotate'] as const, 'chip', 'align');
     this.averageMirror = options.averageMirror ?? true;
     if (typeof this.averageMirror !== 'boolean') throw invalid('a boolean', 'averageMirror', options.averageMirror);
@@ -320,16 +332,40 @@ export class VisagePipeline implements Visage {
     if (!Array.isArray(actions) || actions.length === 0 || !actions.every((a) => ACTIONS.includes(a))) {
       throw invalid(`a non-empty list of ${ACTIONS.join(', ')}`, 'actions', actions);
     }
+    const classifiers = this.classifiersFor(options);
     // Bad spoof options fail before any work.
     if (actions.includes('spoof') || options.antiSpoofing === true) spoofSettings(options);
     const decoded = await this.decode(input);
     const { detector, faces, wholeImage } = await this.findFaces(decoded, options, true);
     await this.checkReal(decoded, faces, options, 'the image');
-    return { detector, wholeImage, faces: await this.classify(decoded, faces, actions, options) };
+    return { detector, wholeImage, faces: await this.classify(decoded, faces, actions, classifiers, options) };
+  }
+
+  /** The call's classifier choices, the instance's where it names none. */
+  private classifiersFor(options: ClassifierOptions): Required<ClassifierOptions> {
+    return {
+      emotionModel: oneOf(options.emotionModel, EMOTION_MODELS, this.classifiers.emotionModel, 'emotionModel'),
+      ageGenderModel: oneOf(options.ageGenderModel, AGE_GENDER_MODELS, this.classifiers.ageGenderModel, 'ageGenderModel'),
+    };
+  }
+
+  /** Emotion probabilities in EMOTIONS order from the chosen classifier. */
+  private async emotions(model: EmotionModel, crops: readonly FloatImage[]): Promise<Record<(typeof EMOTIONS)[number], number>[]> {
+    if (model === 'human') {
+      // human's labels are visage's, in the same order (checked by a test).
+      return (await (await this.models.humanEmotion()).predictBatch(crops)).map((e) => ({ ...e.probabilities }));
+    }
+    const expressions = await (await this.models.expression()).predictBatch(crops);
+    return expressions.map((e) => Object.fromEntries(EMOTIONS.map((k) => [k, e[k]])) as Record<(typeof EMOTIONS)[number], number>);
+  }
+
+  private async ageGender(model: AgeGenderModel, crops: readonly FloatImage[]): Promise<{ age: number; gender: { woman: number; man: number } }[]> {
+    if (model === 'faceres') return (await (await this.models.faceres()).predictBatch(crops)).map(({ age, gender }) => ({ age, gender }));
+    return (await this.models.ageGender()).predictBatch(crops);
   }
 
   /** Emotion, age, gender and (the 'spoof' action) realness of faces already found. */
-  private async classify(decoded: Decoded, faces: readonly DetectedFace[], actions: readonly Action[], spoofOptions: SpoofOptions = {}): Promise<FaceAnalysis[]> {
+  private async classify(decoded: Decoded, faces: readonly DetectedFace[], actions: readonly Action[], classifiers: Required<ClassifierOptions>, spoofOptions: SpoofOptions = {}): Promise<FaceAnalysis[]> {
     // face-api classifies the landmarks' padded bounding box (its alignedRect), whole-image faces
     // included; MTCNN's 5 points do not outline the face, so its detection box is used as it is.
     const crops = faces.map((f) => cropBox(decoded.pixels, f.landmarks.length === 68 ? attributeBox(f.landmarks) : f.box));
@@ -338,15 +374,19 @@ export class VisagePipeline implements Visage {
     const wantEmotion = actions.includes('emotion');
     const wantAgeGender = actions.includes('age') || actions.includes('gender');
     const [expressions, ageGender, spoof] = await Promise.all([
-      wantEmotion ? (await this.models.expression()).predictBatch(images) : null,
-      wantAgeGender ? (await this.models.ageGender()).predictBatch(images) : null,
+      wantEmotion ? this.emotions(classifiers.emotionModel, images) : null,
+      wantAgeGender ? this.ageGender(classifiers.ageGenderModel, images) : null,
       actions.includes('spoof') ? judgeFaces(this.models, decoded.pixels, usable.map((x) => x.f), spoofSettings(spoofOptions)) : null,
     ]);
+    const models: AnalysisModels = {
+      ...(wantEmotion ? { emotion: classifiers.emotionModel } : {}),
+      ...(wantAgeGender ? { ageGender: classifiers.ageGenderModel } : {}),
+    };
     const results = usable.map((x, i): FaceAnalysis => {
       const face: FaceAnalysis = { box: x.f.box, score: x.f.score };
       const e = expressions?.[i];
       if (e) {
-        face.emotion = Object.fromEntries(EMOTIONS.map((k) => [k, e[k]])) as Record<(typeof EMOTIONS)[number], number>;
+        face.emotion = e;
         face.dominantEmotion = EMOTIONS.reduce((best, k) => (e[k] > e[best] ? k : best));
       }
       const ag = ageGender?.[i];
@@ -357,6 +397,7 @@ export class VisagePipeline implements Visage {
       }
       const judged = spoof?.[i];
       if (judged) face.spoof = judged;
+      face.models = { ...models };
       return face;
     });
     return results;
@@ -384,8 +425,8 @@ export class VisagePipeline implements Visage {
   }
 
   /** Emotion, age and gender of faces already found in a decoded frame (video: per track, at its own rate). */
-  async analyzePixels(image: RgbImage, faces: readonly DetectedFace[], actions: readonly Action[]): Promise<FaceAnalysis[]> {
-    return this.classify({ image, pixels: asPixels(image) }, faces, actions);
+  async analyzePixels(image: RgbImage, faces: readonly DetectedFace[], actions: readonly Action[], classifiers: ClassifierOptions = {}): Promise<FaceAnalysis[]> {
+    return this.classify({ image, pixels: asPixels(image) }, faces, actions, this.classifiersFor(classifiers));
   }
 
   /**

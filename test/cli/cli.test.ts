@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { main } from '../../src/cli/main.js';
-import type { DetectResult, VerifyResult } from '../../src/index.js';
+import type { AnalyzeResult, DetectResult, VerifyResult } from '../../src/index.js';
 
 const SAMPLE = 'node_modules/@vladmandic/face-api/demo/sample1.jpg';
 
@@ -125,6 +125,8 @@ describe('visage CLI', () => {
       ['detect', SAMPLE, '--detector', 'retinaface'],
       ['detect', SAMPLE, '--min-score', '2'],
       ['analyze', SAMPLE, '--actions', 'emotion,race'],
+      ['analyze', SAMPLE, '--emotion-model', 'deepface'],
+      ['analyze', SAMPLE, '--age-gender-model', 'ssrnet'],
       ['verify', SAMPLE],
       ['verify', SAMPLE, SAMPLE, SAMPLE],
       ['frobnicate'],
@@ -134,6 +136,17 @@ describe('visage CLI', () => {
       assert.equal(stdout, '');
       assert.equal(lines(stderr).length, 1, stderr);
       assert.match(stderr, /^visage: .* \[INVALID_ARGUMENT\]\n$/);
+    }
+  });
+
+  it('analyze --emotion-model human --age-gender-model faceres: each face names the models', async () => {
+    const { code, stdout } = await run('analyze', SAMPLE, '--json', '--emotion-model', 'human', '--age-gender-model', 'faceres', '--threads', '1');
+    assert.equal(code, 0);
+    const result = JSON.parse(stdout) as AnalyzeResult;
+    assert.ok(result.faces.length >= 2);
+    for (const face of result.faces) {
+      assert.deepEqual(face.models, { emotion: 'human', ageGender: 'faceres' });
+      assert.ok(face.dominantEmotion && face.age !== undefined && face.dominantGender);
     }
   });
 

@@ -199,7 +199,10 @@ describe('analyze', () => {
   test("actions: ['emotion'] returns only emotion", async () => {
     const { faces } = await visage.analyze(sample(1), { actions: ['emotion'] });
     assert.ok(faces.length > 0);
-    for (const face of faces) assert.deepEqual(Object.keys(face).sort(), ['box', 'dominantEmotion', 'emotion', 'score']);
+    for (const face of faces) {
+      assert.deepEqual(Object.keys(face).sort(), ['box', 'dominantEmotion', 'emotion', 'models', 'score']);
+      assert.deepEqual(face.models, { emotion: 'face-api' });
+    }
   });
 });
 

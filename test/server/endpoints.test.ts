@@ -213,6 +213,19 @@ describe('server: endpoints on the shipped photos', () => {
     }
   });
 
+  it('POST /analyze with emotion_model and age_gender_model: results name them; an unknown name is a 400', async () => {
+    const { results } = await json<{ results: Record<string, unknown>[] }>(
+      await service.request('/analyze', { json: { img: fixtures.url('/sample1.jpg'), emotion_model: 'human', age_gender_model: 'faceres' } }),
+    );
+    assert.ok(results.length >= 2);
+    for (const face of results) {
+      assert.deepEqual(face.models, { emotion: 'human', age_gender: 'faceres' });
+      assert.ok(typeof face.age === 'number' && face.age > 0 && face.age < 100);
+    }
+    const bad = await service.request('/analyze', { json: { img: fixtures.url('/sample1.jpg'), emotion_model: 'deepface' } });
+    assert.equal(bad.status, 400);
+  });
+
   it('POST /analyze (multipart, DeepFace text actions, max_faces) and ?format=png', async () => {
     const form = new FormData();
     form.append('img', new Blob([new Uint8Array(sample(1))]), 'group.jpg');
@@ -220,7 +233,8 @@ describe('server: endpoints on the shipped photos', () => {
     form.append('max_faces', '1');
     const { results } = await json<{ results: Record<string, unknown>[] }>(await service.request('/analyze', { body: form }));
     assert.equal(results.length, 1);
-    assert.deepEqual(Object.keys(results[0] ?? {}).sort(), ['dominant_emotion', 'emotion', 'face_confidence', 'region']);
+    assert.deepEqual(Object.keys(results[0] ?? {}).sort(), ['dominant_emotion', 'emotion', 'face_confidence', 'models', 'region']);
+    assert.deepEqual(results[0]?.models, { emotion: 'face-api' });
     const { width } = await png(await service.request('/analyze?format=png', { json: { img: faceA.toString('base64'), actions: ['emotion'] } }));
     assert.ok(width > 0);
   });

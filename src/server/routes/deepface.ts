@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { VisageError } from '../../errors.js';
 import { decodeImage } from '../../image/index.js';
 import { renderAnalysis, renderVerification } from '../../render/index.js';
-import type { Action, Box, DetectorName, FaceAnalysis, FaceInput, Metric, SpoofModel, SpoofOptions } from '../../types.js';
+import { AGE_GENDER_MODELS, EMOTION_MODELS, type Action, type AgeGenderModel, type Box, type DetectorName, type EmotionModel, type FaceAnalysis, type FaceInput, type Metric, type SpoofModel, type SpoofOptions } from '../../types.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
 import { requestImageBytes, type RequestImage } from '../images.js';
@@ -53,6 +53,8 @@ interface RepresentBody extends CommonBody {
 }
 interface AnalyzeBody extends RepresentBody {
   actions?: string[];
+  emotion_model?: EmotionModel;
+  age_gender_model?: AgeGenderModel;
 }
 
 const commonFields = {
@@ -149,6 +151,7 @@ function deepfaceAnalysis(face: FaceAnalysis): Record<string, unknown> {
       : {}),
     // DeepFace's extract_faces names: is_real, antispoof_score (here the `real` score, 0..1).
     ...(face.spoof ? { is_real: face.spoof.isReal, antispoof_score: face.spoof.real, antispoof_model: face.spoof.model } : {}),
+    ...(face.models ? { models: { ...(face.models.emotion ? { emotion: face.models.emotion } : {}), ...(face.models.ageGender ? { age_gender: face.models.ageGender } : {}) } } : {}),
   };
 }
 
@@ -281,6 +284,11 @@ export function deepfaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
       is_real: { type: 'boolean' },
       antispoof_score: { type: 'number' },
       antispoof_model: { type: 'string' },
+      models: {
+        type: 'object',
+        description: 'The classifiers that produced emotion and age/gender',
+        properties: { emotion: { type: 'string' }, age_gender: { type: 'string' } },
+      },
     },
   } as const;
   app.post<{ Body: AnalyzeBody }>('/analyze', {
@@ -292,6 +300,8 @@ export function deepfaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
       body: bodySchema(['img'], {
         ...maxFacesField,
         actions: { type: 'array', items: { type: 'string' }, description: 'Any of emotion, age, gender, spoof (default emotion, age, gender)' },
+        emotion_model: { type: 'string', enum: [...EMOTION_MODELS], description: "Emotion classifier: face-api or human (default: the service's, face-api)" },
+        age_gender_model: { type: 'string', enum: [...AGE_GENDER_MODELS], description: "Age/gender estimator: face-api or faceres (default: the service's, face-api)" },
       }),
       response: {
         200: jsonOrPng({ type: 'object', properties: { results: { type: 'array', items: analysisSchema } } }, 'One entry per face'),
@@ -302,7 +312,14 @@ export function deepfaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const body = request.body;
       const actions = parseActions(body.actions);
       const bytes = await requestImageBytes(body.img, ctx.download);
-      const options = { detector: detectorOf(body), allowNoFace: !body.enforce_detection, actions, ...spoofOptions(body) };
+      const options = {
+        detector: detectorOf(body),
+        allowNoFace: !body.enforce_detection,
+        actions,
+        ...spoofOptions(body),
+        ...(body.emotion_model ? { emotionModel: body.emotion_model } : {}),
+        ...(body.age_gender_model ? { ageGenderModel: body.age_gender_model } : {}),
+      };
       if (wantsPng(request)) {
         const png = await limiter.run(async () => {
           const [result, image] = await Promise.all([visage.analyze(bytes, options), decode(bytes)]);
