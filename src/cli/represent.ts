@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { RepresentResult } from '../index.js';
 import { formatBox, runBatch } from './batch.js';
 import type { CommandContext } from './io.js';
-import { addDetectOptions, addRecognizerOption, detectOptions, withVisage, type DetectFlags } from './options.js';
+import { addDetectOptions, addRecognizerOption, addSpoofOptions, detectOptions, spoofOptions, withVisage, type DetectFlags, type SpoofFlags } from './options.js';
 
 function summary(label: string, result: RepresentResult): string {
   const size = result.faces[0]?.embedding.length ?? 0;
@@ -18,7 +18,7 @@ function summary(label: string, result: RepresentResult): string {
 
 /** Defines the represent command on `command`. */
 export function defineRepresent(command: Command, ctx: CommandContext): void {
-  addRecognizerOption(addDetectOptions(command.description('Compute the face embedding of every face in each image').argument('<images...>', 'image paths, URLs, base64 strings or data: URIs')))
+  addSpoofOptions(addRecognizerOption(addDetectOptions(command.description('Compute the face embedding of every face in each image').argument('<images...>', 'image paths, URLs, base64 strings or data: URIs'))))
     .addHelpText(
       'after',
       `
@@ -28,11 +28,11 @@ Examples:
   $ visage represent a.jpg b.jpg c.jpg --json`,
     )
     .action(async (inputs: string[], _opts: unknown, cmd: Command) => {
-      const flags = cmd.optsWithGlobals<DetectFlags>();
+      const flags = cmd.optsWithGlobals<DetectFlags & SpoofFlags>();
       ctx.finish(
         await withVisage(flags, (visage) =>
           runBatch(ctx.io, inputs, flags, async (input, _index, label) => {
-            const result = await visage.represent(input, detectOptions(flags));
+            const result = await visage.represent(input, { ...detectOptions(flags), ...spoofOptions(flags) });
             return { result, summary: summary(label, result) };
           }),
         ),

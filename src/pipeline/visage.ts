@@ -14,6 +14,7 @@ import { openGallery } from '../gallery/gallery.js';
 import type { Gallery, GalleryOptions } from '../gallery/types.js';
 import { asPixels, attributeBox, cropBox, type AlignMode } from './align.js';
 import { createRecognizer, type Recognizer } from './recognizers.js';
+import { assertReal, judgeFaces, spoofSettings } from './spoof.js';
 import { analyzeVideo } from '../video/loop.js';
 import type { VideoFrameResult, VideoOptions, VideoSource } from '../video/types.js';
 import {
@@ -34,7 +35,9 @@ import {
   type FaceAnalysis,
   type FaceInput,
   type Metric,
+  type RepresentOptions,
   type RepresentResult,
+  type SpoofOptions,
   type VerifyOptions,
   type VerifyResult,
   type Visage,
@@ -62,7 +65,9 @@ function withMargin(image: RgbImage, margin: number): RgbImage {
 }
 
 const DETECTORS: readonly DetectorName[] = ['ssd', 'tiny', 'blazeface', 'blazeface-full', 'mtcnn', 'haar', 'none'];
-const ACTIONS: readonly Action[] = ['emotion', 'age', 'gender'];
+const ACTIONS: readonly Action[] = ['emotion', 'age', 'gender', 'spoof'];
+/** What analyze estimates where no actions are named (DeepFace's defaults, less race). */
+const DEFAULT_ACTIONS: readonly Action[] = ['emotion', 'age', 'gender'];
 
 /** The recogniser where none is named (see the README: the most accurate on LFW). */
 const DEFAULT_RECOGNIZER = 'fusion' as const;
@@ -243,8 +248,17 @@ export class VisagePipeline implements Visage {
     };
   }
 
-  private async embed(decoded: Decoded, options: DetectOptions, recognizer: Recognizer): Promise<RepresentResult> {
+  /** DeepFace's anti_spoofing: every face found must be judged real, else SPOOF_DETECTED naming `where`. */
+  private async checkReal(decoded: Decoded, faces: readonly DetectedFace[], options: SpoofOptions, where: string): Promise<void> {
+    if (options.antiSpoofing === undefined || options.antiSpoofing === false) return;
+    if (options.antiSpoofing !== true) throw invalid('a boolean', 'antiSpoofing', options.antiSpoofing);
+    const settings = spoofSettings(options);
+    assertReal(await judgeFaces(this.models, decoded.pixels, faces, settings), faces, where, settings);
+  }
+
+  private async embed(decoded: Decoded, options: RepresentOptions, recognizer: Recognizer, where = 'the image'): Promise<RepresentResult> {
     const { detector, faces, wholeImage } = await this.findFaces(decoded, options, true);
+    await this.checkReal(decoded, faces, options, where);
     const embeddings = await recognizer.embed(decoded.pixels, faces);
     const usable = faces.map((f, i) => ({ f, e: embeddings[i] })).filter((x): x is { f: DetectedFace; e: Float32Array } => x.e !== null && x.e !== undefined);
     if (usable.length === 0) throw new VisageError('NO_FACE', 'No face crop could be taken from the image');
@@ -262,11 +276,11 @@ export class VisagePipeline implements Visage {
    * @example
    * const { faces: [face] } = await visage.represent(buffer);
    */
-  async represent(input: ImageInput, options: DetectOptions = {}): Promise<RepresentResult> {
+  async represent(input: ImageInput, options: RepresentOptions = {}): Promise<RepresentResult> {
     return this.embed(await this.decode(input), options, this.recognizerFor(options));
   }
 
-  private async embeddingsOf(input: FaceInput, options: DetectOptions, recognizer: Recognizer): Promise<{ box: Box | null; embedding: number[] }[]> {
+  private async embeddingsOf(input: FaceInput, options: RepresentOptions, recognizer: Recognizer, where: string): Promise<{ box: Box | null; embedding: number[] }[]> {
     const given = Array.isArray(input) ? { embedding: input, model: null } : isEmbedding(input) ? input : null;
     if (given) {
       const { embedding, model } = given;
@@ -278,7 +292,7 @@ export class VisagePipeline implements Visage {
       }
       return [{ box: null, embedding }];
     }
-    return (await this.embed(await this.decode(input as ImageInput), options, recognizer)).faces;
+    return (await this.embed(await this.decode(input as ImageInput), options, recognizer, where)).faces;
   }
 
   /**
@@ -298,7 +312,12 @@ export class VisagePipeline implements Visage {
       throw new VisageError('INVALID_ARGUMENT', `The ${recognizer.model} recogniser has no threshold for ${metric}: pass threshold, or set one in the recogniser`);
     }
     if (typeof threshold !== 'number' || !Number.isFinite(threshold) || threshold < 0) throw invalid('a number >= 0', 'threshold', options.threshold);
-    const [facesA, facesB] = await Promise.all([this.embeddingsOf(a, options, recognizer), this.embeddingsOf(b, options, recognizer)]);
+    if (options.antiSpoofing) spoofSettings(options);
+    // Both run at once; where both fail, image a's error is reported (not whichever came first).
+    const [ra, rb] = await Promise.allSettled([this.embeddingsOf(a, options, recognizer, 'image a'), this.embeddingsOf(b, options, recognizer, 'image b')]);
+    if (ra.status === 'rejected') throw ra.reason;
+    if (rb.status === 'rejected') throw rb.reason;
+    const [facesA, facesB] = [ra.value, rb.value];
     let best = { distance: Number.POSITIVE_INFINITY, a: null as Box | null, b: null as Box | null };
     for (const fa of facesA) {
       for (const fb of facesB) {
@@ -330,14 +349,17 @@ export class VisagePipeline implements Visage {
    * console.log(faces[0]?.dominantEmotion);
    */
   async analyze(input: ImageInput, options: AnalyzeOptions = {}): Promise<AnalyzeResult> {
-    const actions = options.actions ?? ACTIONS;
+    const actions = options.actions ?? DEFAULT_ACTIONS;
     if (!Array.isArray(actions) || actions.length === 0 || !actions.every((a) => ACTIONS.includes(a))) {
       throw invalid(`a non-empty list of ${ACTIONS.join(', ')}`, 'actions', actions);
     }
     const classifiers = this.classifiersFor(options);
+    // Bad spoof options fail before any work.
+    if (actions.includes('spoof') || options.antiSpoofing === true) spoofSettings(options);
     const decoded = await this.decode(input);
     const { detector, faces, wholeImage } = await this.findFaces(decoded, options, true);
-    return { detector, wholeImage, faces: await this.classify(decoded, faces, actions, classifiers) };
+    await this.checkReal(decoded, faces, options, 'the image');
+    return { detector, wholeImage, faces: await this.classify(decoded, faces, actions, classifiers, options) };
   }
 
   /** The call's classifier choices, the instance's where it names none. */
@@ -363,8 +385,8 @@ export class VisagePipeline implements Visage {
     return (await this.models.ageGender()).predictBatch(crops);
   }
 
-  /** Emotion, age and gender of faces already found. */
-  private async classify(decoded: Decoded, faces: readonly DetectedFace[], actions: readonly Action[], classifiers: Required<ClassifierOptions>): Promise<FaceAnalysis[]> {
+  /** Emotion, age, gender and (the 'spoof' action) realness of faces already found. */
+  private async classify(decoded: Decoded, faces: readonly DetectedFace[], actions: readonly Action[], classifiers: Required<ClassifierOptions>, spoofOptions: SpoofOptions = {}): Promise<FaceAnalysis[]> {
     // face-api classifies the landmarks' padded bounding box (its alignedRect), whole-image faces
     // included; MTCNN's 5 points do not outline the face, so its detection box is used as it is.
     const crops = faces.map((f) => cropBox(decoded.pixels, f.landmarks.length === 68 ? attributeBox(f.landmarks) : f.box));
@@ -372,9 +394,10 @@ export class VisagePipeline implements Visage {
     const images = usable.map((x) => x.crop);
     const wantEmotion = actions.includes('emotion');
     const wantAgeGender = actions.includes('age') || actions.includes('gender');
-    const [expressions, ageGender] = await Promise.all([
+    const [expressions, ageGender, spoof] = await Promise.all([
       wantEmotion ? this.emotions(classifiers.emotionModel, images) : null,
       wantAgeGender ? this.ageGender(classifiers.ageGenderModel, images) : null,
+      actions.includes('spoof') ? judgeFaces(this.models, decoded.pixels, usable.map((x) => x.f), spoofSettings(spoofOptions)) : null,
     ]);
     const models: AnalysisModels = {
       ...(wantEmotion ? { emotion: classifiers.emotionModel } : {}),
@@ -393,6 +416,8 @@ export class VisagePipeline implements Visage {
         face.gender = ag.gender;
         face.dominantGender = ag.gender.woman >= ag.gender.man ? 'woman' : 'man';
       }
+      const judged = spoof?.[i];
+      if (judged) face.spoof = judged;
       face.models = { ...models };
       return face;
     });

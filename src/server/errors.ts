@@ -54,14 +54,19 @@ interface Mapped {
   headers?: Readonly<Record<string, string>>;
   /** The input at fault is the image (emotion route wording). */
   image?: boolean;
+  /** Facts a client can act on (SPOOF_DETECTED: which image and face, its real score). */
+  details?: Readonly<Record<string, unknown>>;
 }
+
+// Codes whose details go to the client: they describe the client's own input.
+const DETAILED_CODES: ReadonlySet<ErrorCode> = new Set(['SPOOF_DETECTED']);
 
 function mapError(err: unknown): Mapped {
   if (err instanceof HttpError) return { status: err.statusCode, message: err.message, headers: err.headers };
   if (isVisageError(err)) {
     const status = ERROR_CODES[err.code].status;
     const message = NETWORK_CODES.has(err.code) ? ERROR_CODES[err.code].description : err.message;
-    return { status, message, image: IMAGE_CODES.has(err.code) };
+    return { status, message, image: IMAGE_CODES.has(err.code), ...(DETAILED_CODES.has(err.code) && err.details ? { details: err.details } : {}) };
   }
   const fastifyError = err as Partial<FastifyError>;
   if (fastifyError.validation) {
@@ -88,7 +93,7 @@ function body(style: ErrorStyle, mapped: Mapped): { status: number; payload: obj
       if (mapped.image) return { status: 400, payload: { error: MESSAGES.invalidImageUrl } };
       return { status, payload: { error: generic ? MESSAGES.unexpected : mapped.message } };
     default:
-      return { status, payload: { error: generic ? MESSAGES.unexpected : mapped.message } };
+      return { status, payload: { error: generic ? MESSAGES.unexpected : mapped.message, ...(mapped.details ? { details: mapped.details } : {}) } };
   }
 }
 

@@ -3,13 +3,16 @@ import { EMOTIONS } from '../types.js';
 
 export const errorSchema = {
   type: 'object',
-  properties: { error: { type: 'string' } },
+  properties: {
+    error: { type: 'string' },
+    details: { type: 'object', additionalProperties: true, description: 'SPOOF_DETECTED: image, face, box, real, threshold, model' },
+  },
   required: ['error'],
 } as const;
 
 /** The error responses every analysing route can give. */
 export const errorResponses = {
-  400: { description: 'Invalid input', ...errorSchema },
+  400: { description: 'Invalid input, or (anti_spoofing) a face judged not real', ...errorSchema },
   401: { description: 'Missing or wrong bearer token', ...errorSchema },
   413: { description: 'Body or image too large', ...errorSchema },
   422: { description: 'No face found where one is needed', ...errorSchema },

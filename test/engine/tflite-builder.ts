@@ -7,7 +7,7 @@ import * as fb from '../../src/engine/tflite/schema.generated.js';
 
 export interface TestTensor {
   shape: number[];
-  type?: 'float32' | 'int32' | 'float16';
+  type?: 'float32' | 'int32' | 'float16' | 'bool';
   /** float16 constants are given as their IEEE half-precision bits (see `float16Bits`). */
   data?: Float32Array | Int32Array | Uint16Array;
 }
@@ -19,7 +19,7 @@ export interface TestOp {
   options?: (b: flatbuffers.Builder) => { type: fb.BuiltinOptions; offset: flatbuffers.Offset };
 }
 
-const TYPE = { float32: fb.TensorType.FLOAT32, int32: fb.TensorType.INT32, float16: fb.TensorType.FLOAT16 };
+const TYPE = { float32: fb.TensorType.FLOAT32, int32: fb.TensorType.INT32, float16: fb.TensorType.FLOAT16, bool: fb.TensorType.BOOL };
 
 export function buildTflite(tensors: TestTensor[], ops: TestOp[], inputs: number[], outputs: number[]): Uint8Array {
   const b = new flatbuffers.Builder(1024);

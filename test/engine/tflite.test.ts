@@ -123,6 +123,30 @@ describe('TFLite ops against LiteRT', () => {
     'RESHAPE of an NHWC activation (the order of the flattened values)': () =>
       compare([image, { shape: [1, 192] }, { shape: [2], type: 'int32', data: Int32Array.of(1, 192) }],
         [{ op: 'RESHAPE', inputs: [0, 2], outputs: [1] }], [0], [1]),
+    'STRIDED_SLICE of an NCHW activation: strides, a negative stride, begin and end masks': () =>
+      compare([image, { shape: [1, 8, 8, 3] }, { shape: [4], type: 'int32', data: Int32Array.of(0, 1, 5, -1) }, { shape: [4], type: 'int32', data: Int32Array.of(1, 7, 0, 0) }, { shape: [4], type: 'int32', data: Int32Array.of(1, 2, 3, -1) }, { shape: [1, 3, 3, 3] }],
+        [
+          { op: 'MAX_POOL_2D', inputs: [0], outputs: [1], options: (b) => ({ type: fb.BuiltinOptions.Pool2DOptions, offset: fb.Pool2DOptions.createPool2DOptions(b, fb.Padding.VALID, 1, 1, 1, 1, A.NONE) }) },
+          // axis 2 begins masked (0) and ends at 8 via end 0 + mask; axis 3 runs backwards from the last channel.
+          { op: 'STRIDED_SLICE', inputs: [1, 2, 3, 4], outputs: [5], options: (b) => ({ type: fb.BuiltinOptions.StridedSliceOptions, offset: fb.StridedSliceOptions.createStridedSliceOptions(b, 0b0100, 0b1100, 0, 0, 0) }) },
+        ], [0], [5]),
+    'STRIDED_SLICE with a shrunk axis, and the DTN\'s whole-tensor slice': () =>
+      compare([{ shape: [2, 6] }, { shape: [2, 6] }, { shape: [2], type: 'int32', data: Int32Array.of(0, 0) }, { shape: [2], type: 'int32', data: Int32Array.of(0, 0) }, { shape: [2], type: 'int32', data: Int32Array.of(1, 1) }, { shape: [2], type: 'int32', data: Int32Array.of(-1, 1) }, { shape: [2], type: 'int32', data: Int32Array.of(0, 6) }, { shape: [2], type: 'int32', data: Int32Array.of(1, 2) }, { shape: [3] }],
+        [
+          { op: 'STRIDED_SLICE', inputs: [0, 2, 3, 4], outputs: [1], options: (b) => ({ type: fb.BuiltinOptions.StridedSliceOptions, offset: fb.StridedSliceOptions.createStridedSliceOptions(b, 3, 3, 0, 0, 0) }) },
+          { op: 'STRIDED_SLICE', inputs: [1, 5, 6, 7], outputs: [8], options: (b) => ({ type: fb.BuiltinOptions.StridedSliceOptions, offset: fb.StridedSliceOptions.createStridedSliceOptions(b, 0, 0, 0, 0, 1) }) },
+        ], [0], [8]),
+    'GREATER_EQUAL, GREATER, LESS, LESS_EQUAL against a constant with equal entries, CAST to float32, CONCATENATION': () => {
+      const x = values(4, 7);
+      const threshold = Float32Array.of(x[0] as number, (x[1] as number) + 0.1, (x[2] as number) - 0.1, x[3] as number);
+      const concat = (b: Parameters<NonNullable<TestOp['options']>>[0]) => ({ type: fb.BuiltinOptions.ConcatenationOptions, offset: fb.ConcatenationOptions.createConcatenationOptions(b, 1, A.NONE) });
+      const ops: TestOp[] = (['GREATER_EQUAL', 'GREATER', 'LESS', 'LESS_EQUAL'] as const).flatMap((op, k) => [
+        { op, inputs: [0, 1], outputs: [2 + k] },
+        { op: 'CAST' as const, inputs: [2 + k], outputs: [6 + k] },
+      ]);
+      return compare([{ shape: [1, 4] }, { shape: [4], data: threshold }, ...Array.from({ length: 4 }, () => ({ shape: [1, 4], type: 'bool' as const })), ...Array.from({ length: 4 }, () => ({ shape: [1, 4] })), { shape: [1, 16] }],
+        [...ops, { op: 'CONCATENATION', inputs: [6, 7, 8, 9], outputs: [10], options: concat }], [0], [10]);
+    },
   };
   for (const [name, run] of Object.entries(cases)) {
     it(name, async () => {
@@ -144,6 +168,13 @@ describe('TFLite refusals', () => {
   it('refuses a truncated file', async () => {
     const bytes = new Uint8Array(await readFile(mobileFaceNetFile()));
     refused(() => tfliteToOnnx(readTflite(bytes.subarray(0, 4096), 'MobileFaceNet.tflite')), /Cannot read TFLite model MobileFaceNet\.tflite/);
+  });
+
+  it('refuses a STRIDED_SLICE with an ellipsis mask, naming the operator', () => {
+    const ints = (...v: number[]) => ({ shape: [2], type: 'int32' as const, data: Int32Array.from(v) });
+    const bytes = buildTflite([{ shape: [2, 6] }, { shape: [2, 6] }, ints(0, 0), ints(1, 6), ints(1, 1)],
+      [{ op: 'STRIDED_SLICE', inputs: [0, 2, 3, 4], outputs: [1], options: (b) => ({ type: fb.BuiltinOptions.StridedSliceOptions, offset: fb.StridedSliceOptions.createStridedSliceOptions(b, 0, 0, 1, 0, 0) }) }], [0], [1]);
+    refused(() => tfliteToOnnx(readTflite(bytes, 'slice.tflite')), /slice\.tflite.*STRIDED_SLICE.*ellipsis/);
   });
 
   it('names an operator it cannot convert, and the model', () => {

@@ -48,6 +48,9 @@ function float16(h: number): number {
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
+/** ONNX TensorProto element types of the TFLite types CAST produces. */
+const ONNX_TYPES: Partial<Record<string, number>> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9 };
+
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** A constant's values as float32 (float16 widened, int8/uint8 dequantised), or int32/int64 as numbers. */
@@ -341,6 +344,18 @@ const HANDLERS: Record<string, Handler> = {
     const o = optionsOf(op, fb.BuiltinOptions.LeakyReluOptions, fb.LeakyReluOptions);
     return c.g.node('LeakyRelu', [x], { alpha: { float: o?.alpha() ?? 0.2 } });
   }),
+  // Comparisons give ONNX bool tensors; the DTN casts them to float to route its tree.
+  GREATER: binary('Greater'),
+  GREATER_EQUAL: binary('GreaterOrEqual'),
+  LESS: binary('Less'),
+  LESS_EQUAL: binary('LessOrEqual'),
+  CAST: (c, op) => {
+    const x = c.value(input(op, 0));
+    const type = c.tensor(output(op)).type;
+    const to = ONNX_TYPES[type];
+    if (to === undefined) throw new Error(`CAST to ${type} is not supported`);
+    c.set(output(op), c.g.node('Cast', [x.name], { to }), x.layout);
+  },
   DEQUANTIZE: (c, op) => {
     const i = input(op, 0);
     const t = c.tensor(i);
@@ -361,6 +376,43 @@ const HANDLERS: Record<string, Handler> = {
     const x = c.value(input(op, 0));
     const to = c.tensor(output(op)).shape;
     c.set(output(op), c.g.node('Reshape', [c.plain(x), c.g.ints('shape', reshapeTarget(c, x.shape, to))]), 'plain');
+  },
+  STRIDED_SLICE: (c, op) => {
+    // Sliced in TFLite's layout; masked bounds run to the end the stride walks towards, and a
+    // shrunk axis takes the one element at its begin (TF's semantics, its end ignored).
+    const x = c.value(input(op, 0));
+    const o = optionsOf(op, fb.BuiltinOptions.StridedSliceOptions, fb.StridedSliceOptions);
+    if (o && (o.ellipsisMask() !== 0 || o.newAxisMask() !== 0)) throw new Error('ellipsis and new-axis masks are not supported');
+    const begin = c.requireConstant(op, 1, 'begin');
+    const end = c.requireConstant(op, 2, 'end');
+    const strides = c.requireConstant(op, 3, 'strides');
+    const bit = (mask: number, k: number) => ((mask >> k) & 1) === 1;
+    const [beginMask, endMask, shrinkMask] = [o?.beginMask() ?? 0, o?.endMask() ?? 0, o?.shrinkAxisMask() ?? 0];
+    const FAR = 2 ** 31 - 1;
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const steps: number[] = [];
+    const shrunk: number[] = [];
+    for (let k = 0; k < begin.length; k++) {
+      const dim = x.shape[k] as number;
+      const step = strides[k] as number;
+      if (step === 0) throw new Error('a stride of 0');
+      if (bit(shrinkMask, k)) {
+        const at = (begin[k] as number) < 0 ? (begin[k] as number) + dim : (begin[k] as number);
+        starts.push(at);
+        ends.push(at + 1);
+        steps.push(1);
+        shrunk.push(k);
+        continue;
+      }
+      starts.push(bit(beginMask, k) ? (step > 0 ? 0 : -1) : (begin[k] as number));
+      ends.push(bit(endMask, k) ? (step > 0 ? FAR : -FAR) : (end[k] as number));
+      steps.push(step);
+    }
+    const axes = starts.map((_, k) => k);
+    let y = c.g.node('Slice', [c.plain(x), c.g.ints('starts', starts), c.g.ints('ends', ends), c.g.ints('axes', axes), c.g.ints('steps', steps)]);
+    if (shrunk.length > 0) y = c.g.node('Squeeze', [y, c.g.ints('axes', shrunk)]);
+    c.set(output(op), y, 'plain');
   },
   CONCATENATION: (c, op) => {
     const o = optionsOf(op, fb.BuiltinOptions.ConcatenationOptions, fb.ConcatenationOptions);

@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { VisageError } from '../../errors.js';
 import { decodeImage } from '../../image/index.js';
 import { renderAnalysis, renderVerification } from '../../render/index.js';
-import { AGE_GENDER_MODELS, EMOTION_MODELS, type Action, type AgeGenderModel, type Box, type DetectorName, type EmotionModel, type FaceAnalysis, type FaceInput, type Metric } from '../../types.js';
+import { AGE_GENDER_MODELS, EMOTION_MODELS, type Action, type AgeGenderModel, type Box, type DetectorName, type EmotionModel, type FaceAnalysis, type FaceInput, type Metric, type SpoofModel, type SpoofOptions } from '../../types.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
 import { requestImageBytes, type RequestImage } from '../images.js';
@@ -31,13 +31,19 @@ const DETECTORS: Readonly<Record<string, DetectorName>> = {
   'blazeface-full': 'blazeface-full',
   none: 'none',
 };
-const ACTIONS: readonly Action[] = ['emotion', 'age', 'gender'];
+const ACTIONS: readonly Action[] = ['emotion', 'age', 'gender', 'spoof'];
+/** DeepFace's default actions (less race); 'spoof' is asked for by name. */
+const DEFAULT_ACTIONS: readonly Action[] = ['emotion', 'age', 'gender'];
+const SPOOF_MODELS: readonly SpoofModel[] = ['dtn', 'antispoof', 'liveness', 'ensemble'];
 
 interface CommonBody {
   model_name?: string;
   detector_backend?: string;
   enforce_detection: boolean;
   align: boolean;
+  anti_spoofing: boolean;
+  spoof_model?: SpoofModel;
+  spoof_threshold?: number;
 }
 interface VerifyBody extends CommonBody {
   img1: RequestImage | number[];
@@ -60,7 +66,15 @@ const commonFields = {
   detector_backend: { type: 'string', enum: Object.keys(DETECTORS), description: 'opencv = Haar cascade, mediapipe = BlazeFace short range, skip = whole image; default ssd' },
   enforce_detection: { type: 'boolean', default: true, description: 'false: use the whole image where no face is found' },
   align: { type: 'boolean', default: true, description: 'Accepted for compatibility; faces are always aligned' },
+  anti_spoofing: { type: 'boolean', default: false, description: 'Judge every face real or not first; 400 "Spoof detected …" where one is not' },
+  spoof_model: { type: 'string', enum: SPOOF_MODELS, description: 'Anti-spoofing model (visage extension; default: see the README)' },
+  spoof_threshold: { type: 'number', minimum: 0, maximum: 1, description: 'A face is real when its real score reaches this (visage extension; default 0.5)' },
 } as const;
+
+/** The library's spoof options from a body. */
+function spoofOptions(body: CommonBody): SpoofOptions {
+  return { antiSpoofing: body.anti_spoofing, spoofModel: body.spoof_model, spoofThreshold: body.spoof_threshold };
+}
 const maxFacesField = { max_faces: { type: 'integer', minimum: 1, description: 'Keep the largest N faces' } } as const;
 
 const textImage = { type: 'string', minLength: 1, description: 'http(s) URL, base64 or data: URI' } as const;
@@ -111,7 +125,7 @@ function largest<T extends { box: Box }>(faces: readonly T[], max: number | unde
 
 /** DeepFace accepts actions as a list or as text such as "[emotion, age]". */
 function parseActions(raw: readonly string[] | undefined): Action[] {
-  if (raw === undefined) return [...ACTIONS];
+  if (raw === undefined) return [...DEFAULT_ACTIONS];
   const names = raw.flatMap((item) => item.replace(/[[\]()"'\s]/g, '').split(',')).filter((name) => name.length > 0);
   if (names.length === 0) throw new VisageError('INVALID_ARGUMENT', 'Expected at least one action');
   for (const name of names) {
@@ -139,6 +153,8 @@ function deepfaceAnalysis(face: FaceAnalysis): Record<string, unknown> {
           dominant_gender: (face.dominantGender ?? dominant(face.gender)) === 'woman' ? 'Woman' : 'Man',
         }
       : {}),
+    // DeepFace's extract_faces names: is_real, antispoof_score (here the `real` score, 0..1).
+    ...(face.spoof ? { is_real: face.spoof.isReal, antispoof_score: face.spoof.real, antispoof_model: face.spoof.model } : {}),
     ...(face.models ? { models: { ...(face.models.emotion ? { emotion: face.models.emotion } : {}), ...(face.models.ageGender ? { age_gender: face.models.ageGender } : {}) } } : {}),
   };
 }
@@ -194,6 +210,7 @@ export function deepfaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
         metric: body.distance_metric,
         threshold: body.threshold,
         allowNoFace: !body.enforce_detection,
+        ...spoofOptions(body),
       };
       if (wantsPng(request)) {
         const png = await limiter.run(async () => {
@@ -247,7 +264,7 @@ export function deepfaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
     handler: async (request) => {
       const body = request.body;
       const bytes = await requestImageBytes(body.img, ctx.download);
-      const result = await limiter.run(() => visage.represent(bytes, { detector: detectorOf(body), recognizer: recognizerParam(body.model_name), allowNoFace: !body.enforce_detection }));
+      const result = await limiter.run(() => visage.represent(bytes, { detector: detectorOf(body), recognizer: recognizerParam(body.model_name), allowNoFace: !body.enforce_detection, ...spoofOptions(body) }));
       return {
         results: largest(result.faces, body.max_faces).map((face) => ({
           embedding: face.embedding,
@@ -268,6 +285,9 @@ export function deepfaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
       age: { type: 'number' },
       gender: { type: 'object', properties: { Woman: { type: 'number' }, Man: { type: 'number' } } },
       dominant_gender: { type: 'string' },
+      is_real: { type: 'boolean' },
+      antispoof_score: { type: 'number' },
+      antispoof_model: { type: 'string' },
       models: {
         type: 'object',
         description: 'The classifiers that produced emotion and age/gender',
@@ -283,7 +303,7 @@ export function deepfaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
       querystring: formatQuerySchema,
       body: bodySchema(['img'], {
         ...maxFacesField,
-        actions: { type: 'array', items: { type: 'string' }, description: 'Any of emotion, age, gender (default all)' },
+        actions: { type: 'array', items: { type: 'string' }, description: 'Any of emotion, age, gender, spoof (default emotion, age, gender)' },
         emotion_model: { type: 'string', enum: [...EMOTION_MODELS], description: "Emotion classifier: face-api or human (default: the service's, face-api)" },
         age_gender_model: { type: 'string', enum: [...AGE_GENDER_MODELS], description: "Age/gender estimator: face-api or faceres (default: the service's, face-api)" },
       }),
@@ -300,6 +320,7 @@ export function deepfaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
         detector: detectorOf(body),
         allowNoFace: !body.enforce_detection,
         actions,
+        ...spoofOptions(body),
         ...(body.emotion_model ? { emotionModel: body.emotion_model } : {}),
         ...(body.age_gender_model ? { ageGenderModel: body.age_gender_model } : {}),
       };
