@@ -14,6 +14,12 @@ export type { ImageInput } from './image/index.js';
 export type { TrackedFace, VideoFrame, VideoFrameResult, VideoInfo, VideoOptions, VideoSource } from './video/types.js';
 
 export type DetectorName = 'ssd' | 'tiny' | 'mtcnn' | 'haar' | 'none';
+/**
+ * 'fast' (default): one detector pass over the whole image. 'accurate': also overlapping tiles
+ * of the image enlarged for small faces, merged (see src/pipeline/accurate.ts); several times
+ * slower, finds small faces the fast pass misses.
+ */
+export type DetectMode = 'fast' | 'accurate';
 /** The built-in recognisers (see `VisageOptions.recognizer`). */
 export type RecognizerName = 'dlib' | 'mobilefacenet' | 'fusion';
 /** The model names embeddings of the built-in recognisers carry. */
@@ -81,6 +87,8 @@ export interface VisageOptions {
 export interface DetectOptions {
   /** Which detector finds the faces (default 'ssd'); 'none' takes the whole image as one face. */
   detector?: DetectorName;
+  /** 'fast' (default) or 'accurate': small faces in group photos, for several times the time (see DetectMode). */
+  mode?: DetectMode;
   /** Minimum detection score (detector default where omitted). */
   minScore?: number;
   /** Where no face is found: treat the whole image as the face instead of failing with NO_FACE. */
