@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { VisageError } from '../../errors.js';
 import { decodeImage } from '../../image/index.js';
 import { renderAnalysis, renderVerification } from '../../render/index.js';
-import type { Action, Box, DetectorName, FaceAnalysis, FaceInput, Metric } from '../../types.js';
+import type { Action, Box, DetectMode, DetectorName, FaceAnalysis, FaceInput, Metric } from '../../types.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
 import { requestImageBytes, type RequestImage } from '../images.js';
@@ -32,6 +32,7 @@ const ACTIONS: readonly Action[] = ['emotion', 'age', 'gender'];
 interface CommonBody {
   model_name?: string;
   detector_backend?: string;
+  detection_mode?: DetectMode;
   enforce_detection: boolean;
   align: boolean;
 }
@@ -52,6 +53,7 @@ interface AnalyzeBody extends RepresentBody {
 const commonFields = {
   model_name: modelNameSchema,
   detector_backend: { type: 'string', enum: Object.keys(DETECTORS), description: 'opencv = Haar cascade, skip = whole image; default ssd' },
+  detection_mode: { type: 'string', enum: ['fast', 'accurate'], description: "visage's own: 'accurate' also finds small faces, several times slower; default fast" },
   enforce_detection: { type: 'boolean', default: true, description: 'false: use the whole image where no face is found' },
   align: { type: 'boolean', default: true, description: 'Accepted for compatibility; faces are always aligned' },
 } as const;
@@ -183,6 +185,7 @@ export function deepfaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const [a, b] = await Promise.all([faceInput(body.img1), faceInput(body.img2)]);
       const options = {
         detector: detectorOf(body),
+        mode: body.detection_mode,
         recognizer: recognizerParam(body.model_name),
         metric: body.distance_metric,
         threshold: body.threshold,
@@ -240,7 +243,7 @@ export function deepfaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
     handler: async (request) => {
       const body = request.body;
       const bytes = await requestImageBytes(body.img, ctx.download);
-      const result = await limiter.run(() => visage.represent(bytes, { detector: detectorOf(body), recognizer: recognizerParam(body.model_name), allowNoFace: !body.enforce_detection }));
+      const result = await limiter.run(() => visage.represent(bytes, { detector: detectorOf(body), mode: body.detection_mode, recognizer: recognizerParam(body.model_name), allowNoFace: !body.enforce_detection }));
       return {
         results: largest(result.faces, body.max_faces).map((face) => ({
           embedding: face.embedding,
@@ -282,7 +285,7 @@ export function deepfaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const body = request.body;
       const actions = parseActions(body.actions);
       const bytes = await requestImageBytes(body.img, ctx.download);
-      const options = { detector: detectorOf(body), allowNoFace: !body.enforce_detection, actions };
+      const options = { detector: detectorOf(body), mode: body.detection_mode, allowNoFace: !body.enforce_detection, actions };
       if (wantsPng(request)) {
         const png = await limiter.run(async () => {
           const [result, image] = await Promise.all([visage.analyze(bytes, options), decode(bytes)]);
