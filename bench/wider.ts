@@ -7,22 +7,24 @@
  *
  *   node --import tsx bench/wider.ts [folder] [--detectors ssd,mtcnn] [--modes fast,accurate]
  *     [--half all|even|odd] [--limit N] [--min-height H] [--threads N] [--sweep 0.3,0.5,0.7]
+ *     [--tune [--plan-out plans.json]] [--plans plans.json] [--baseline /path/to/other/checkout]
  *
  * Images are taken in the ground-truth file's order; `--half even` keeps the even-indexed ones
  * (0, 2, …: the tuning half the accurate mode's parameters were chosen on), `odd` the others.
  * Every configuration runs on one image before the next image, so machine load falls on all
  * alike. Time is from decoded pixels to faces with landmarks (VisagePipeline.detectPixels).
- * `--sweep` also scores each configuration keeping only detections at or above each listed score
+ * `--baseline DIR` adds each detector as another checkout of visage (e.g. main, before the modes)
+ * runs it, in the same loop, for a like-for-like time. `--sweep` also scores each configuration keeping only detections at or above each listed score
  * (to choose a threshold on the tuning half). Progress goes to stderr, the table to stdout.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadImage } from '../src/image/index.js';
 import { VisagePipeline } from '../src/pipeline/visage.js';
 import type { DetectMode, DetectorName } from '../src/types.js';
-import { combinePasses, runPass, type AccuratePlan, type Candidate, type Pass } from '../src/pipeline/accurate.js';
+import { ACCURATE_PLANS, combinePasses, runPass, type AccuratePlan, type Candidate, type Pass } from '../src/pipeline/accurate.js';
 import { matchImage, parseWiderGroundTruth, type ScoredBox, type WiderImage } from './lib/wider-protocol.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -43,6 +45,9 @@ const { values: args, positionals } = parseArgs({
     threads: { type: 'string' },
     sweep: { type: 'string' },
     tune: { type: 'boolean', default: false },
+    'plan-out': { type: 'string' },
+    plans: { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
 const folder = path.resolve(positionals[0] ?? DEFAULT_FOLDER);
@@ -60,8 +65,19 @@ if (args.half === 'even' || args.half === 'odd') images = images.filter((_, i) =
 else if (args.half !== 'all') throw new Error('--half is all, even or odd');
 if (args.limit) images = images.slice(0, Number(args.limit));
 
-const configs = detectors.flatMap((d) => modes.map((mode) => ({ detector: d.label, mode, name: `${d.label} ${mode}`, options: { detector: d.name, mode, ...(d.tinyInputSize ? { tinyInputSize: d.tinyInputSize } : {}) } })));
-const pipeline = new VisagePipeline(args.threads ? { threads: Number(args.threads) } : {});
+// For trying plans without editing the library (e.g. those --tune --plan-out wrote).
+if (args.plans) Object.assign(ACCURATE_PLANS, JSON.parse(await readFile(args.plans, 'utf8')) as typeof ACCURATE_PLANS);
+
+const threads = args.threads ? { threads: Number(args.threads) } : {};
+const pipeline = new VisagePipeline(threads);
+type Detect = Pick<VisagePipeline, 'detectPixels'>;
+const baseline: Detect | undefined = args.baseline
+  ? new ((await import(path.resolve(args.baseline, 'src/pipeline/visage.ts'))) as { VisagePipeline: new (o: object) => Detect }).VisagePipeline(threads)
+  : undefined;
+const configs = [
+  ...(baseline ? detectors.map((d) => ({ detector: d.label, mode: 'baseline', name: `${d.label} baseline`, runner: baseline, options: { detector: d.name } })) : []),
+  ...detectors.flatMap((d) => modes.map((mode) => ({ detector: d.label, mode, name: `${d.label} ${mode}`, runner: pipeline as Detect, options: { detector: d.name, mode, ...(d.tinyInputSize ? { tinyInputSize: d.tinyInputSize } : {}) } }))),
+];
 const results = new Map(configs.map((c) => [c.name, { times: [] as number[], detections: [] as ScoredBox[][] }]));
 
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
@@ -75,7 +91,7 @@ for (const [n, entry] of images.entries()) {
   const image = await loadImage(path.join(folder, 'images', entry.file));
   for (const c of configs) {
     const started = performance.now();
-    const { faces } = await pipeline.detectPixels(image, c.options);
+    const { faces } = await c.runner.detectPixels(image, c.options);
     const r = results.get(c.name);
     r?.times.push(performance.now() - started);
     r?.detections.push(faces.map((f) => ({ box: f.box, score: f.score })));
@@ -133,15 +149,23 @@ for (const c of configs) {
  */
 async function tune(): Promise<void> {
   const PASSES: Pass[] = [
-    { detector: 'mtcnn', minFaceSize: 8 }, { detector: 'mtcnn', minFaceSize: 12 }, { detector: 'mtcnn', minFaceSize: 20 },
-    { detector: 'ssd', scale: 1 },
+    // A first sweep (2026-12-02) also had MTCNN from 8 and 12 pixels: no better than from 20, and slower.
+    { detector: 'mtcnn', minFaceSize: 20 }, { detector: 'ssd', scale: 1 }, { detector: 'ssd', scale: 2 },
   ];
   const SCORES: Record<Pass['detector'], number[]> = { mtcnn: [0.7, 0.9, 0.97, 0.99], ssd: [0.3, 0.5, 0.7, 0.85] };
   const fastNames = detectors.map((d) => d.name).filter((d) => d === 'ssd' || d === 'mtcnn');
   const fast = new Map(fastNames.map((d) => [d, { times: [] as number[], found: [] as Candidate[][] }]));
   const passes = PASSES.map(() => ({ times: [] as number[], found: [] as Candidate[][] }));
+  const baseTimes: number[] = [];
+  const baseFound: Candidate[][] = [];
   for (const [n, entry] of images.entries()) {
     const image = await loadImage(path.join(folder, 'images', entry.file));
+    if (baseline) {
+      const t0 = performance.now();
+      const { faces } = await baseline.detectPixels(image, { detector: 'ssd' });
+      baseTimes.push(performance.now() - t0);
+      baseFound.push(faces.map((f) => ({ box: f.box, score: f.score })));
+    }
     for (const d of fastNames) {
       const t0 = performance.now();
       const { faces } = await pipeline.detectPixels(image, { detector: d });
@@ -157,12 +181,16 @@ async function tune(): Promise<void> {
     if ((n + 1) % 10 === 0) process.stderr.write(`${n + 1}/${images.length}\n`);
   }
   await pipeline.close();
+  if (baseline) {
+    const s = score(baseFound, 0);
+    console.log(`baseline ssd (${args.baseline}) on all ${images.length}: recall ${s.recall.toFixed(3)} precision ${s.precision.toFixed(3)} median ${median(baseTimes).toFixed(0)} ms`);
+  }
   for (const [name, f] of fast) {
     const s = score(f.found, 0);
     console.log(`fast ${name} on all ${images.length}: recall ${s.recall.toFixed(3)} precision ${s.precision.toFixed(3)} bands ${s.band.map((b) => `${(b.found / b.faces).toFixed(3)} (${b.faces})`).join(' ')} median ${median(f.times).toFixed(0)} ms`);
   }
   console.log(`tuning on the even-indexed of ${images.length} images (half ${args.half}); pass medians ms: ${PASSES.map((p, i) => `${JSON.stringify(p)} ${median(passes[i]?.times ?? []).toFixed(0)}`).join(', ')}`);
-  const rows: { text: string; recall: number; precision: number }[] = [];
+  const rows: { text: string; recall: number; precision: number; ms: number; fast: string; plan: AccuratePlan }[] = [];
   const tuning = images.map((_, k) => k % 2 === 0);
   // Subsets: at most one MTCNN pass and any of the SSD passes.
   const mtcnnIdx = [-1, ...PASSES.flatMap((p, i) => (p.detector === 'mtcnn' ? [i] : []))];
@@ -185,6 +213,9 @@ async function tune(): Promise<void> {
             const all = score(dets, 0);
             const held = score(dets, 0, tuning.map((x) => !x));
             rows.push({
+              fast: fastName,
+              plan,
+              ms: median(perImageMs),
               recall: t.recall,
               precision: t.precision,
               text: `| ${fastName} | ${plan.passes.map((p) => `${JSON.stringify(p.pass)}>=${p.minScore}`).join(' + ')} | ${mergeIou} | ${t.recall.toFixed(3)} / ${t.precision.toFixed(3)} | ${held.recall.toFixed(3)} / ${held.precision.toFixed(3)} | ${all.recall.toFixed(3)} / ${all.precision.toFixed(3)} | ${all.band.map((b) => (b.found / b.faces).toFixed(2)).join(' ')} | ${median(perImageMs).toFixed(0)} | ${(median(perImageMs) / median(fast.get('ssd')?.times ?? [])).toFixed(1)}x |`,
@@ -198,4 +229,13 @@ async function tune(): Promise<void> {
   console.log('| fast | passes | merge IoU | tuning recall / precision | held-out | all | recall by band (all) | median ms | vs ssd fast |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows.slice(0, 40)) console.log(r.text);
+  // The choice per fast detector: best tuning recall at tuning precision >= 0.85, the faster on a tie.
+  const chosen = Object.fromEntries(
+    [...fast.keys()].flatMap((name) => {
+      const best = rows.filter((r) => r.fast === name && r.precision >= 0.85).sort((a, b) => b.recall - a.recall || a.ms - b.ms)[0];
+      return best ? [[name, best.plan]] : [];
+    }),
+  );
+  console.log(`chosen: ${JSON.stringify(chosen)}`);
+  if (args['plan-out']) await writeFile(args['plan-out'], JSON.stringify(chosen));
 }
