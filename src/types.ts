@@ -106,7 +106,10 @@ export interface DetectOptions {
 export interface DetectedFace {
   box: Box;
   score: number;
-  /** 68 points (ssd, tiny, haar, none: from the landmark net) or 5 points (mtcnn), in source pixels. */
+  /**
+   * 68 points (ssd, tiny, haar, none: from the landmark net) or 5 points (mtcnn), in source pixels.
+   * In accurate mode, a face found by a pass of another detector (SSD's tiles) gets the 68.
+   */
   landmarks: Point[];
 }
 
