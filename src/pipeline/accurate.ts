@@ -36,6 +36,8 @@ export interface PassRunners {
 const SSD_INPUT = 512;
 /** Faces kept from a tile are at most this share of its side (larger ones are the coarser passes'). */
 const MAX_FACE_SHARE = 0.4;
+/** At most this many tiles per pass (a 12-megapixel photo would need 130 at scale 1). */
+const MAX_TILES = 48;
 /** The lowest score a tile pass keeps (plans choose their own, at or above it). */
 export const PASS_SCORE_FLOOR = 0.3;
 
@@ -108,10 +110,16 @@ export function mergeCandidates(candidates: readonly Candidate[], overlap: numbe
  * the neighbouring tile, since tiles overlap by more than the largest face kept.
  */
 export async function ssdTiles(image: RgbImage, scale: number, ssd: PassRunners['ssd']): Promise<Candidate[]> {
-  const side = Math.round(SSD_INPUT / scale);
+  let side = Math.round(SSD_INPUT / scale);
   if (side >= Math.max(image.width, image.height)) return [];
+  const grid = () => tileGrid(image.width, image.height, side, Math.ceil(MAX_FACE_SHARE * side) + 2);
+  let tiles = grid();
+  // Bounded work on very large images: larger tiles (coarser) rather than more than MAX_TILES.
+  while (tiles.length > MAX_TILES) {
+    side = Math.round(side * 1.25);
+    tiles = grid();
+  }
   const maxFace = MAX_FACE_SHARE * side;
-  const tiles = tileGrid(image.width, image.height, side, Math.ceil(maxFace) + 2);
   const perTile = await ssd(tiles.map((t) => cropImage(image, t)), PASS_SCORE_FLOOR);
   return tiles.flatMap((t, i) =>
     (perTile[i] ?? []).flatMap((c) => {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import sharp, { type OverlayOptions } from 'sharp';
 import { createVisage, isVisageError, type Box, type DetectResult, type Visage } from '../../src/index.js';
 import { iou } from '../../src/models/common/boxes.js';
-import { clipToImage, mergeCandidates, tileGrid } from '../../src/pipeline/accurate.js';
+import { clipToImage, mergeCandidates, ssdTiles, tileGrid } from '../../src/pipeline/accurate.js';
 
 const DEMO = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
 const WIDTH = 1280;
@@ -143,6 +143,24 @@ describe('accurate mode helpers', () => {
     }
     const row = tiles.filter((t) => t.y === 0).sort((a, b) => a.x - b.x);
     for (let i = 1; i < row.length; i++) assert.ok((row[i - 1] as Box).x + 256 - (row[i] as Box).x >= 100);
+  });
+
+  test('tile passes stay bounded on a large image, keep small faces clear of inner tile edges, in image pixels', async () => {
+    const image = { data: new Uint8Array(4000 * 3000 * 3), width: 4000, height: 3000 };
+    let tiles = 0;
+    const found = await ssdTiles(image, 1, async (images) => {
+      tiles = images.length;
+      // One small face in the middle of every tile, and one cut by its left edge.
+      return images.map((t) => [
+        { box: { x: t.width / 2, y: t.height / 2, width: 20, height: 20 }, score: 0.9 },
+        { box: { x: 0, y: t.height / 2, width: 20, height: 20 }, score: 0.9 },
+      ]);
+    });
+    assert.ok(tiles > 1 && tiles <= 48, `${tiles} tiles`);
+    // The cut faces are kept only in the tiles at the image's left edge.
+    const leftColumn = found.filter((f) => f.box.x === 0).length;
+    assert.ok(leftColumn > 0 && found.length === tiles + leftColumn, `${found.length} faces from ${tiles} tiles`);
+    assert.ok(found.every((f) => f.box.x + f.box.width <= 4000 && f.box.y + f.box.height <= 3000));
   });
 
   test('merging keeps the best-scored of overlapping boxes and separate faces apart', () => {
