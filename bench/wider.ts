@@ -151,8 +151,9 @@ async function tune(): Promise<void> {
   const PASSES: Pass[] = [
     // A first sweep (2026-12-02) also had MTCNN from 8 and 12 pixels: no better than from 20, and slower.
     { detector: 'mtcnn', minFaceSize: 20 }, { detector: 'ssd', scale: 1 }, { detector: 'ssd', scale: 2 },
+    { detector: 'blazeface-full', scale: 0.5 }, { detector: 'blazeface-full', scale: 1 },
   ];
-  const SCORES: Record<Pass['detector'], number[]> = { mtcnn: [0.7, 0.9, 0.97, 0.99], ssd: [0.3, 0.5, 0.7, 0.85] };
+  const SCORES: Record<Pass['detector'], number[]> = { mtcnn: [0.7, 0.9, 0.97, 0.99], ssd: [0.3, 0.5, 0.7, 0.85], 'blazeface-full': [0.5, 0.7, 0.85] };
   const fastNames = detectors.map((d) => d.name).filter((d) => d === 'ssd' || d === 'mtcnn');
   const fast = new Map(fastNames.map((d) => [d, { times: [] as number[], found: [] as Candidate[][] }]));
   const passes = PASSES.map(() => ({ times: [] as number[], found: [] as Candidate[][] }));
@@ -192,9 +193,9 @@ async function tune(): Promise<void> {
   console.log(`tuning on the even-indexed of ${images.length} images (half ${args.half}); pass medians ms: ${PASSES.map((p, i) => `${JSON.stringify(p)} ${median(passes[i]?.times ?? []).toFixed(0)}`).join(', ')}`);
   const rows: { text: string; recall: number; precision: number; ms: number; fast: string; plan: AccuratePlan }[] = [];
   const tuning = images.map((_, k) => k % 2 === 0);
-  // Subsets: at most one MTCNN pass and any of the SSD passes.
+  // Subsets: at most one MTCNN pass and any of the tile passes.
   const mtcnnIdx = [-1, ...PASSES.flatMap((p, i) => (p.detector === 'mtcnn' ? [i] : []))];
-  const ssdIdx = PASSES.flatMap((p, i) => (p.detector === 'ssd' ? [i] : []));
+  const ssdIdx = PASSES.flatMap((p, i) => (p.detector !== 'mtcnn' ? [i] : []));
   const ssdSets: number[][] = [[]];
   for (const i of ssdIdx) for (const set of [...ssdSets]) ssdSets.push([...set, i]);
   for (const [fastName, f] of fast) {

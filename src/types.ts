@@ -13,7 +13,7 @@ export type { Box, Point } from './image/types.js';
 export type { ImageInput } from './image/index.js';
 export type { TrackedFace, VideoFrame, VideoFrameResult, VideoInfo, VideoOptions, VideoSource } from './video/types.js';
 
-export type DetectorName = 'ssd' | 'tiny' | 'mtcnn' | 'haar' | 'none';
+export type DetectorName = 'ssd' | 'tiny' | 'blazeface' | 'blazeface-full' | 'mtcnn' | 'haar' | 'none';
 /**
  * 'fast' (default): one detector pass over the whole image. 'accurate': also overlapping tiles
  * of the image enlarged for small faces, merged (see src/pipeline/accurate.ts); several times
@@ -107,10 +107,15 @@ export interface DetectedFace {
   box: Box;
   score: number;
   /**
-   * 68 points (ssd, tiny, haar, none: from the landmark net) or 5 points (mtcnn), in source pixels.
+   * 68 points (ssd, tiny, blazeface, haar, none: from the landmark net) or 5 points (mtcnn), in source pixels.
    * In accurate mode, a face found by a pass of another detector (SSD's tiles) gets the 68.
    */
   landmarks: Point[];
+  /**
+   * BlazeFace's own 6 points (blazeface, blazeface-full only), in source pixels: the subject's
+   * right eye, left eye, nose tip, mouth centre, right ear tragion, left ear tragion.
+   */
+  keypoints?: Point[];
 }
 
 export interface DetectResult {

@@ -21,7 +21,7 @@ import {
 } from '../index.js';
 
 // Records keyed by the library's unions, so the type checker flags a name added there but not here.
-const DETECTORS: Record<DetectorName, true> = { ssd: true, tiny: true, mtcnn: true, haar: true, none: true };
+const DETECTORS: Record<DetectorName, true> = { ssd: true, tiny: true, blazeface: true, 'blazeface-full': true, mtcnn: true, haar: true, none: true };
 const MODES: Record<DetectMode, true> = { fast: true, accurate: true };
 const METRICS: Record<Metric, true> = { euclidean: true, euclidean_l2: true, cosine: true };
 const ACTIONS: Record<Action, true> = { emotion: true, age: true, gender: true };

@@ -8,16 +8,21 @@
  */
 import type { Box, Point, RgbImage } from '../image/types.js';
 import { iou } from '../models/common/boxes.js';
+import type { DetectorName } from '../types.js';
 
 /** A face from one pass, in source-image pixels. */
 export interface Candidate {
   box: Box;
   score: number;
   landmarks?: Point[];
+  keypoints?: Point[];
 }
 
-/** One extra pass: SSD over tiles seen at `scale` input pixels per source pixel, or MTCNN's pyramid from `minFaceSize`. */
-export type Pass = { detector: 'ssd'; scale: number } | { detector: 'mtcnn'; minFaceSize: number };
+/**
+ * One extra pass: SSD or BlazeFace full range over tiles seen at `scale` input pixels per source
+ * pixel, or MTCNN's pyramid from `minFaceSize`.
+ */
+export type Pass = { detector: 'ssd' | 'blazeface-full'; scale: number } | { detector: 'mtcnn'; minFaceSize: number };
 
 export interface AccuratePlan {
   /** The extra passes, each with the score its faces need. */
@@ -26,14 +31,15 @@ export interface AccuratePlan {
   mergeIou: number;
 }
 
-/** The detectors a pass runs: SSD on a batch of images with a score floor; MTCNN on one image. */
+/** The detectors a pass runs: SSD and BlazeFace on a batch of images with a score floor; MTCNN on one image. */
 export interface PassRunners {
   ssd: (images: readonly RgbImage[], minScore: number) => Promise<Candidate[][]>;
+  'blazeface-full': (images: readonly RgbImage[], minScore: number) => Promise<Candidate[][]>;
   mtcnn: (image: RgbImage, minFaceSize: number) => Promise<Candidate[]>;
 }
 
-/** SSD's input side. */
-const SSD_INPUT = 512;
+/** The tiling detectors' input sides. */
+const INPUT_SIZE = { ssd: 512, 'blazeface-full': 192 } as const;
 /** Faces kept from a tile are at most this share of its side (larger ones are the coarser passes'). */
 const MAX_FACE_SHARE = 0.4;
 /** At most this many tiles per pass (a 12-megapixel photo would need 130 at scale 1). */
@@ -54,7 +60,7 @@ const PLAN: AccuratePlan = {
  * The plan per fast detector (chosen on the tuning half; see the file comment). Detectors with no
  * plan (haar, none) are the same in both modes.
  */
-export const ACCURATE_PLANS: Partial<Record<'ssd' | 'tiny' | 'mtcnn', AccuratePlan>> = {
+export const ACCURATE_PLANS: Partial<Record<DetectorName, AccuratePlan>> = {
   ssd: PLAN,
   tiny: PLAN,
   mtcnn: PLAN,
@@ -104,13 +110,13 @@ export function mergeCandidates(candidates: readonly Candidate[], overlap: numbe
 }
 
 /**
- * SSD's faces in overlapping tiles seen at `scale`, in image pixels; nothing where the whole
- * image already fits SSD's input at that scale. A tile's face is kept only where it is small for
+ * A detector's faces in overlapping tiles seen at `scale`, in image pixels; nothing where the
+ * whole image already fits the detector's input at that scale. A tile's face is kept only where it is small for
  * the tile and does not touch an edge of the tile inside the image: a face cut there is whole in
  * the neighbouring tile, since tiles overlap by more than the largest face kept.
  */
-export async function ssdTiles(image: RgbImage, scale: number, ssd: PassRunners['ssd']): Promise<Candidate[]> {
-  let side = Math.round(SSD_INPUT / scale);
+export async function tilePass(image: RgbImage, scale: number, inputSize: number, detect: PassRunners['ssd']): Promise<Candidate[]> {
+  let side = Math.round(inputSize / scale);
   if (side >= Math.max(image.width, image.height)) return [];
   const grid = () => tileGrid(image.width, image.height, side, Math.ceil(MAX_FACE_SHARE * side) + 2);
   let tiles = grid();
@@ -120,7 +126,7 @@ export async function ssdTiles(image: RgbImage, scale: number, ssd: PassRunners[
     tiles = grid();
   }
   const maxFace = MAX_FACE_SHARE * side;
-  const perTile = await ssd(tiles.map((t) => cropImage(image, t)), PASS_SCORE_FLOOR);
+  const perTile = await detect(tiles.map((t) => cropImage(image, t)), PASS_SCORE_FLOOR);
   return tiles.flatMap((t, i) =>
     (perTile[i] ?? []).flatMap((c) => {
       const b = c.box;
@@ -137,7 +143,8 @@ export async function ssdTiles(image: RgbImage, scale: number, ssd: PassRunners[
 
 /** The faces of one pass, in image pixels. */
 export function runPass(image: RgbImage, pass: Pass, runners: PassRunners): Promise<Candidate[]> {
-  return pass.detector === 'ssd' ? ssdTiles(image, pass.scale, runners.ssd) : runners.mtcnn(image, pass.minFaceSize);
+  if (pass.detector === 'mtcnn') return runners.mtcnn(image, pass.minFaceSize);
+  return tilePass(image, pass.scale, INPUT_SIZE[pass.detector], runners[pass.detector]);
 }
 
 /** The fast pass's faces merged with each extra pass's faces scoring at least its minScore. */

@@ -8,6 +8,7 @@ import { createDescriptorNet, type DescriptorNet } from '../models/descriptor/in
 import { createExpressionNet, type ExpressionNet } from '../models/expression/index.js';
 import { createHaarDetector, type HaarDetector } from '../models/haar/index.js';
 import { createLandmarksNet, type LandmarksNet } from '../models/landmarks/index.js';
+import { createBlazeFaceDetector, type BlazeFaceDetector } from '../models/blazeface/index.js';
 import { createEmbedderNet, type EmbedderNet, type EmbedderSpec } from '../models/embedder/index.js';
 import { createMobileFaceNet } from '../models/mobilefacenet/index.js';
 import { createMtcnnDetector, type MtcnnDetector } from '../models/mtcnn/index.js';
@@ -29,6 +30,8 @@ export class ModelRegistry {
   readonly engine: Engine;
   readonly ssd: () => Promise<SsdDetector>;
   readonly tiny: () => Promise<TinyDetector>;
+  readonly blazeface: () => Promise<BlazeFaceDetector>;
+  readonly blazefaceFull: () => Promise<BlazeFaceDetector>;
   readonly mtcnn: () => Promise<MtcnnDetector>;
   readonly haar: () => Promise<HaarDetector>;
   readonly landmarks: () => Promise<LandmarksNet>;
@@ -44,6 +47,8 @@ export class ModelRegistry {
     this.engine = engine;
     this.ssd = lazy(() => createSsdDetector(engine));
     this.tiny = lazy(() => createTinyDetector(engine));
+    this.blazeface = lazy(() => createBlazeFaceDetector(engine, { variant: 'short' }));
+    this.blazefaceFull = lazy(() => createBlazeFaceDetector(engine, { variant: 'full' }));
     this.mtcnn = lazy(() => createMtcnnDetector(engine));
     this.haar = lazy(async () => (this.haarInstance = await createHaarDetector()));
     this.landmarks = lazy(() => createLandmarksNet(engine));

@@ -57,7 +57,7 @@ function withMargin(image: RgbImage, margin: number): RgbImage {
   return { data, width, height };
 }
 
-const DETECTORS: readonly DetectorName[] = ['ssd', 'tiny', 'mtcnn', 'haar', 'none'];
+const DETECTORS: readonly DetectorName[] = ['ssd', 'tiny', 'blazeface', 'blazeface-full', 'mtcnn', 'haar', 'none'];
 const MODES: readonly DetectMode[] = ['fast', 'accurate'];
 const ACTIONS: readonly Action[] = ['emotion', 'age', 'gender'];
 
@@ -77,6 +77,16 @@ function oneOf<T extends string>(value: T | undefined, allowed: readonly T[], fa
   if (!allowed.includes(v)) throw invalid(`one of ${allowed.join(', ')}`, name, value);
   return v;
 }
+
+/** A face one detector run found: its box, and the points the detector gives itself (MTCNN's 5, BlazeFace's 6). */
+interface Found {
+  box: Box;
+  score: number;
+  landmarks?: Point[];
+  keypoints?: Point[];
+}
+
+const shift = (points: Point[] | undefined, by: number) => points?.map((p) => ({ x: p.x - by, y: p.y - by }));
 
 /** A decoded image, and the same pixels as every crop reads them. */
 interface Decoded {
@@ -114,17 +124,23 @@ export class VisagePipeline implements Visage {
    * nothing, they look once more at the image set in a black margin; and where no face they found
    * fills the frame, OpenCV's cascade, which scans every size, looks for one that does (LFW: faces
    * not found 22 → 2 of 3,811, where SSD had found only a partial face at the edge or nothing).
+   * BlazeFace full range takes the same looks, as SSD and Tiny do.
    */
-  private async findBoxes(image: RgbImage, detector: DetectorName, options: DetectOptions): Promise<{ box: Box; score: number; landmarks?: Point[] }[]> {
+  private async findBoxes(image: RgbImage, detector: DetectorName, options: DetectOptions): Promise<Found[]> {
     const found = await this.runDetector(image, detector, options);
-    if (detector === 'none' || detector === 'haar') return found;
+    // BlazeFace short range is a selfie model, made for faces that fill the frame: it takes no
+    // second look. On lfw-dev's portraits it finds every subject itself, the margin pass (which
+    // shrinks faces, out of its range) found none it had missed, and the large-face look would
+    // run wherever no face is large (most video frames) for nothing (bench/blazeface.ts, README).
+    if (detector === 'none' || detector === 'haar' || detector === 'blazeface') return found;
     let faces = found;
     if (faces.length === 0) {
       const margin = Math.round(Math.max(image.width, image.height) * RETRY_MARGIN);
       faces = (await this.runDetector(withMargin(image, margin), detector, options)).map((f) => ({
         ...f,
         box: { ...f.box, x: f.box.x - margin, y: f.box.y - margin },
-        ...(f.landmarks ? { landmarks: f.landmarks.map((p) => ({ x: p.x - margin, y: p.y - margin })) } : {}),
+        ...(f.landmarks ? { landmarks: shift(f.landmarks, margin) } : {}),
+        ...(f.keypoints ? { keypoints: shift(f.keypoints, margin) } : {}),
       }));
     }
     const minSize = Math.round(LARGE_FACE * Math.min(image.width, image.height));
@@ -149,6 +165,9 @@ export class VisagePipeline implements Visage {
   passRunners(detector: DetectorName, options: DetectOptions): PassRunners {
     return {
       ssd: async (tiles, minScore) => (await this.models.ssd()).detectBatch(tiles, { minScore: options.minScore ?? minScore }),
+      // Its 6 keypoints are dropped: its faces get the 68 landmarks like the others.
+      'blazeface-full': async (tiles, minScore) =>
+        (await (await this.models.blazefaceFull()).detectBatch(tiles, { minScore: options.minScore ?? minScore })).map((faces) => faces.map((f) => ({ box: f.box, score: f.score }))),
       mtcnn: async (image, minFaceSize) => {
         const faces = await this.runDetector(image, 'mtcnn', { ...options, mtcnn: { ...options.mtcnn, minFaceSize } });
         // Beside another detector, MTCNN's faces get the 68 landmarks like the others.
@@ -157,8 +176,8 @@ export class VisagePipeline implements Visage {
     };
   }
 
-  /** Boxes (and MTCNN's 5 points) from one detector run. */
-  private async runDetector(image: RgbImage, detector: DetectorName, options: DetectOptions): Promise<{ box: Box; score: number; landmarks?: Point[] }[]> {
+  /** Boxes (and MTCNN's 5 points, BlazeFace's 6) from one detector run. */
+  private async runDetector(image: RgbImage, detector: DetectorName, options: DetectOptions): Promise<Found[]> {
     const minScore = options.minScore;
     switch (detector) {
       case 'ssd':
@@ -168,6 +187,11 @@ export class VisagePipeline implements Visage {
           ...(minScore === undefined ? {} : { minScore }),
           ...(options.tinyInputSize === undefined ? {} : { inputSize: options.tinyInputSize }),
         });
+      case 'blazeface':
+      case 'blazeface-full': {
+        const blazeface = await (detector === 'blazeface' ? this.models.blazeface() : this.models.blazefaceFull());
+        return blazeface.detect(image, minScore === undefined ? {} : { minScore });
+      }
       case 'mtcnn': {
         const faces = await (await this.models.mtcnn()).detect(image, options.mtcnn);
         return faces.filter((f) => minScore === undefined || f.score >= minScore).map((f) => ({ box: f.box, score: f.score, landmarks: [...f.landmarks] }));
@@ -210,7 +234,7 @@ export class VisagePipeline implements Visage {
         )
       : [];
     const landmarksOf = new Map(needLandmarks.map((x, k) => [x.i, points[k] as Point[]]));
-    const faces = found.map((f, i) => ({ box: f.box, score: f.score, landmarks: f.landmarks ?? landmarksOf.get(i) ?? [] }));
+    const faces = found.map((f, i) => ({ box: f.box, score: f.score, landmarks: f.landmarks ?? landmarksOf.get(i) ?? [], ...(f.keypoints ? { keypoints: f.keypoints } : {}) }));
     return { detector, faces, wholeImage };
   }
 

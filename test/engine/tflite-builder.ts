@@ -7,8 +7,9 @@ import * as fb from '../../src/engine/tflite/schema.generated.js';
 
 export interface TestTensor {
   shape: number[];
-  type?: 'float32' | 'int32';
-  data?: Float32Array | Int32Array;
+  type?: 'float32' | 'int32' | 'float16';
+  /** float16 constants are given as their IEEE half-precision bits (see `float16Bits`). */
+  data?: Float32Array | Int32Array | Uint16Array;
 }
 
 export interface TestOp {
@@ -18,7 +19,7 @@ export interface TestOp {
   options?: (b: flatbuffers.Builder) => { type: fb.BuiltinOptions; offset: flatbuffers.Offset };
 }
 
-const TYPE = { float32: fb.TensorType.FLOAT32, int32: fb.TensorType.INT32 };
+const TYPE = { float32: fb.TensorType.FLOAT32, int32: fb.TensorType.INT32, float16: fb.TensorType.FLOAT16 };
 
 export function buildTflite(tensors: TestTensor[], ops: TestOp[], inputs: number[], outputs: number[]): Uint8Array {
   const b = new flatbuffers.Builder(1024);
@@ -86,5 +87,20 @@ export function values(n: number, seed = 1): Float32Array {
   return Float32Array.from({ length: n }, () => {
     s = (s * 1103515245 + 12345) % 2147483648;
     return s / 1073741824 - 1;
+  });
+}
+
+/** IEEE half-precision bits of each value (round to nearest; the test values are normal numbers in [-1, 1)). */
+export function float16Bits(values: Float32Array): Uint16Array {
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
+  return Uint16Array.from(values, (v) => {
+    f32[0] = v;
+    const bits = u32[0] as number;
+    const sign = (bits >>> 16) & 0x8000;
+    const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
+    if (exponent <= 0) return sign; // too small for a normal half: zero
+    const mantissa = (bits & 0x7fffff) + 0x1000; // round to nearest
+    return sign | ((exponent << 10) + (mantissa >>> 13));
   });
 }

@@ -12,7 +12,7 @@ import { isVisageError } from '../../src/errors.js';
 import { mobileFaceNetFile } from '../../src/models/mobilefacenet/index.js';
 import { maxAbsDiff } from '../models/helpers.js';
 import { runLiteRt } from '../reference/litert.js';
-import { buildTflite, values, type TestOp, type TestTensor } from './tflite-builder.js';
+import { buildTflite, float16Bits, values, type TestOp, type TestTensor } from './tflite-builder.js';
 
 const engine = new Engine({ threads: 1 });
 after(() => engine.dispose());
@@ -87,6 +87,39 @@ describe('TFLite ops against LiteRT', () => {
           { op: 'FULLY_CONNECTED', inputs: [2, 3, 4], outputs: [5] },
           { op: 'SOFTMAX', inputs: [5], outputs: [6], options: (b) => ({ type: fb.BuiltinOptions.SoftmaxOptions, offset: fb.SoftmaxOptions.createSoftmaxOptions(b, 1) }) },
         ], [0], [6]),
+    // BlazeFace's forms: float16 weights through DEQUANTIZE, a residual whose shortcut is max-pooled
+    // and zero-padded on the channel axis, and RESIZE_BILINEAR with half-pixel centres.
+    'DEQUANTIZE float16 → CONV_2D, MAX_POOL_2D + PAD on channels + ADD, RESIZE_BILINEAR half-pixel': () =>
+      compare([
+        image,
+        { shape: [5, 3, 3, 3], type: 'float16', data: float16Bits(values(135, 13)) },
+        { shape: [5, 3, 3, 3] },
+        { shape: [5], data: values(5, 14) },
+        { shape: [1, 4, 4, 5] },
+        { shape: [1, 4, 4, 3] },
+        { shape: [4, 2], type: 'int32', data: Int32Array.of(0, 0, 0, 0, 0, 0, 0, 2) },
+        { shape: [1, 4, 4, 5] },
+        { shape: [1, 4, 4, 5] },
+        { shape: [2], type: 'int32', data: Int32Array.of(8, 8) },
+        { shape: [1, 8, 8, 5] },
+      ], [
+        { op: 'DEQUANTIZE', inputs: [1], outputs: [2] },
+        { op: 'CONV_2D', inputs: [0, 2, 3], outputs: [4], options: conv2d(fb.Padding.SAME, 2, A.NONE) },
+        { op: 'MAX_POOL_2D', inputs: [0], outputs: [5], options: (b) => ({ type: fb.BuiltinOptions.Pool2DOptions, offset: fb.Pool2DOptions.createPool2DOptions(b, fb.Padding.SAME, 2, 2, 2, 2, A.NONE) }) },
+        { op: 'PAD', inputs: [5, 6], outputs: [7] },
+        { op: 'ADD', inputs: [4, 7], outputs: [8], options: (b) => ({ type: fb.BuiltinOptions.AddOptions, offset: fb.AddOptions.createAddOptions(b, A.RELU) }) },
+        {
+          op: 'RESIZE_BILINEAR',
+          inputs: [8, 9],
+          outputs: [10],
+          // half_pixel_centers is slot 3, newer than the generated bindings: written by hand.
+          options: (b) => {
+            b.startObject(4);
+            b.addFieldInt8(3, 1, 0);
+            return { type: fb.BuiltinOptions.ResizeBilinearOptions, offset: b.endObject() };
+          },
+        },
+      ], [0], [10]),
     'RESHAPE of an NHWC activation (the order of the flattened values)': () =>
       compare([image, { shape: [1, 192] }, { shape: [2], type: 'int32', data: Int32Array.of(1, 192) }],
         [{ op: 'RESHAPE', inputs: [0, 2], outputs: [1] }], [0], [1]),

@@ -11,7 +11,7 @@ import path from 'node:path';
 import sharp, { type OverlayOptions } from 'sharp';
 import { createVisage, isVisageError, type Box, type DetectResult, type Visage } from '../../src/index.js';
 import { iou } from '../../src/models/common/boxes.js';
-import { clipToImage, mergeCandidates, ssdTiles, tileGrid } from '../../src/pipeline/accurate.js';
+import { clipToImage, mergeCandidates, tilePass, tileGrid } from '../../src/pipeline/accurate.js';
 
 const DEMO = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
 const WIDTH = 1280;
@@ -148,7 +148,7 @@ describe('accurate mode helpers', () => {
   test('tile passes stay bounded on a large image, keep small faces clear of inner tile edges, in image pixels', async () => {
     const image = { data: new Uint8Array(4000 * 3000 * 3), width: 4000, height: 3000 };
     let tiles = 0;
-    const found = await ssdTiles(image, 1, async (images) => {
+    const found = await tilePass(image, 1, 512, async (images) => {
       tiles = images.length;
       // One small face in the middle of every tile, and one cut by its left edge.
       return images.map((t) => [

@@ -25,6 +25,10 @@ const DETECTORS: Readonly<Record<string, DetectorName>> = {
   skip: 'none',
   haar: 'haar',
   tiny: 'tiny',
+  // DeepFace's mediapipe backend is MediaPipe's face detection with its default, short-range model.
+  mediapipe: 'blazeface',
+  blazeface: 'blazeface',
+  'blazeface-full': 'blazeface-full',
   none: 'none',
 };
 const ACTIONS: readonly Action[] = ['emotion', 'age', 'gender'];

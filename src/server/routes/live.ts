@@ -39,7 +39,7 @@ export const LIVE_DEFAULTS: Readonly<Required<LiveOptions>> = {
   authTimeoutMs: 5_000,
 };
 
-const DETECTORS: readonly DetectorName[] = ['ssd', 'tiny', 'mtcnn', 'haar'];
+const DETECTORS: readonly DetectorName[] = ['ssd', 'tiny', 'blazeface', 'blazeface-full', 'mtcnn', 'haar'];
 const ACTIONS: readonly Action[] = ['emotion', 'age', 'gender'];
 
 /** Close codes: 1008 policy (limits), 4401 unauthorised. */

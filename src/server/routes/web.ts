@@ -19,7 +19,7 @@ const FILES: Readonly<Record<string, string>> = {
   'live.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
 };
-const DETECTORS: readonly DetectorName[] = ['ssd', 'tiny', 'mtcnn', 'haar'];
+const DETECTORS: readonly DetectorName[] = ['ssd', 'tiny', 'blazeface', 'blazeface-full', 'mtcnn', 'haar'];
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -70,6 +70,7 @@ export function webRoutes(app: FastifyInstance, ctx: ServerContext): void {
                   box: boxSchema,
                   score: { type: 'number' },
                   landmarks: { type: 'array', items: { type: 'object', properties: { x: { type: 'number' }, y: { type: 'number' } } } },
+                  keypoints: { type: 'array', description: 'BlazeFace\'s 6 points (blazeface detectors only)', items: { type: 'object', properties: { x: { type: 'number' }, y: { type: 'number' } } } },
                 },
               },
             },
