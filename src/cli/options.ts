@@ -10,6 +10,7 @@ import {
   createVisage,
   type Action,
   type AgeGenderModel,
+  type DetectMode,
   type DetectOptions,
   type EmotionModel,
   type DetectorName,
@@ -25,6 +26,7 @@ import {
 
 // Records keyed by the library's unions, so the type checker flags a name added there but not here.
 const DETECTORS: Record<DetectorName, true> = { ssd: true, tiny: true, blazeface: true, 'blazeface-full': true, mtcnn: true, haar: true, none: true };
+const MODES: Record<DetectMode, true> = { fast: true, accurate: true };
 const METRICS: Record<Metric, true> = { euclidean: true, euclidean_l2: true, cosine: true };
 const ACTIONS: Record<Action, true> = { emotion: true, age: true, gender: true, spoof: true };
 const RECOGNIZERS: Record<RecognizerName, true> = { dlib: true, mobilefacenet: true, fusion: true };
@@ -95,6 +97,7 @@ export interface CommonFlags {
 /** Flags of the commands that find faces. */
 export interface DetectFlags extends CommonFlags {
   detector?: DetectorName;
+  mode?: DetectMode;
   minScore?: number;
   allowNoFace?: boolean;
   out?: string;
@@ -116,9 +119,10 @@ export interface AnalyzeFlags extends DetectFlags, SpoofFlags {
   actions?: Action[];
 }
 
-/** Adds --detector, --min-score, --allow-no-face, --json, --threads and --allow-private-urls. */
+/** Adds --detector, --min-score, --mode, --allow-no-face, --json, --threads and --allow-private-urls. */
 export function addDetectOptions(command: Command): Command {
   return addDetectorOptions(command)
+    .addOption(new Option('--mode <mode>', "'accurate' also finds small faces (group photos), several times slower (default: fast)").choices(Object.keys(MODES)))
     .option('--allow-no-face', 'where no face is found, use the whole image instead of failing with NO_FACE')
     .option('--json', 'print the result as JSON on stdout')
     .option('--threads <n>', 'threads ONNX Runtime uses per operator (default: all cores)', positiveInteger)
@@ -175,7 +179,7 @@ export function spoofOptions(flags: SpoofFlags): SpoofOptions {
 
 /** The library's detect options from the flags; an omitted flag stays undefined (the library's default). */
 export function detectOptions(flags: DetectFlags): DetectOptions {
-  return { detector: flags.detector, minScore: flags.minScore, allowNoFace: flags.allowNoFace };
+  return { detector: flags.detector, mode: flags.mode, minScore: flags.minScore, allowNoFace: flags.allowNoFace };
 }
 
 /** Image loading limits as the flags set them; the same for the CLI's own reads and the library's. */

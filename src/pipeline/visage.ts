@@ -10,6 +10,7 @@ import type { Pixels } from '../image/warp.js';
 import type { FloatImage } from '../models/common/preprocess.js';
 import { iou } from '../models/common/boxes.js';
 import { ModelRegistry } from './models.js';
+import { ACCURATE_PLANS, clipToImage, detectAccurate, type PassRunners } from './accurate.js';
 import { openGallery } from '../gallery/gallery.js';
 import type { Gallery, GalleryOptions } from '../gallery/types.js';
 import { asPixels, attributeBox, cropBox, type AlignMode } from './align.js';
@@ -28,6 +29,7 @@ import {
   type EmotionModel,
   type AnalyzeOptions,
   type AnalyzeResult,
+  type DetectMode,
   type DetectOptions,
   type DetectResult,
   type DetectedFace,
@@ -65,6 +67,7 @@ function withMargin(image: RgbImage, margin: number): RgbImage {
 }
 
 const DETECTORS: readonly DetectorName[] = ['ssd', 'tiny', 'blazeface', 'blazeface-full', 'mtcnn', 'haar', 'none'];
+const MODES: readonly DetectMode[] = ['fast', 'accurate'];
 const ACTIONS: readonly Action[] = ['emotion', 'age', 'gender', 'spoof'];
 /** What analyze estimates where no actions are named (DeepFace's defaults, less race). */
 const DEFAULT_ACTIONS: readonly Action[] = ['emotion', 'age', 'gender'];
@@ -175,6 +178,20 @@ export class VisagePipeline implements Visage {
     return [...faces, ...mtcnn.map((m) => ({ box: m.box, score: m.score }))];
   }
 
+  /** Runs the accurate mode's extra passes (see accurate.ts) with this instance's models. */
+  passRunners(detector: DetectorName, options: DetectOptions): PassRunners {
+    return {
+      ssd: async (tiles, minScore) => (await this.models.ssd()).detectBatch(tiles, { minScore: options.minScore ?? minScore }),
+      // Its 6 keypoints are dropped: its faces get the 68 landmarks like the others.
+      'blazeface-full': async (tiles, minScore) =>
+        (await (await this.models.blazefaceFull()).detectBatch(tiles, { minScore: options.minScore ?? minScore })).map((faces) => faces.map((f) => ({ box: f.box, score: f.score }))),
+      mtcnn: async (image, minFaceSize) => {
+        const faces = await this.runDetector(image, 'mtcnn', { ...options, mtcnn: { ...options.mtcnn, minFaceSize } });
+        // Beside another detector, MTCNN's faces get the 68 landmarks like the others.
+        return detector === 'mtcnn' ? faces : faces.map((f) => ({ box: f.box, score: f.score }));
+      },
+    };
+  }
 
   /** Boxes (and MTCNN's 5 points, BlazeFace's 6) from one detector run. */
   private async runDetector(image: RgbImage, detector: DetectorName, options: DetectOptions): Promise<Found[]> {
@@ -206,8 +223,16 @@ export class VisagePipeline implements Visage {
   /** Faces with landmarks: 68 points from the landmark net, or MTCNN's own 5. */
   private async findFaces(decoded: Decoded, options: DetectOptions, needFace: boolean): Promise<{ detector: DetectorName; faces: DetectedFace[]; wholeImage: boolean }> {
     const detector = oneOf(options.detector, DETECTORS, 'ssd', 'detector');
+    const mode = oneOf(options.mode, MODES, 'fast', 'mode');
     const { image, pixels } = decoded;
-    const found = await this.findBoxes(image, detector, options);
+    const boxes = await this.findBoxes(image, detector, options);
+    const plan = mode === 'accurate' && detector !== 'none' && detector !== 'haar' ? ACCURATE_PLANS[detector] : undefined;
+    const merged = plan ? await detectAccurate(image, boxes, plan, this.passRunners(detector, options)) : boxes;
+    // Boxes never leave the image, in any mode (the margin pass and the detectors' regressions can).
+    const found = merged.flatMap((f) => {
+      const box = clipToImage(f.box, image.width, image.height);
+      return box ? [{ ...f, box }] : [];
+    });
     let wholeImage = false;
     if (found.length === 0 && (detector === 'none' || options.allowNoFace)) {
       found.push({ box: { x: 0, y: 0, width: image.width, height: image.height }, score: detector === 'none' ? 1 : 0 });

@@ -123,6 +123,7 @@ describe('visage CLI', () => {
     for (const argv of [
       ['detect', SAMPLE, '--no-such-option'],
       ['detect', SAMPLE, '--detector', 'retinaface'],
+      ['detect', SAMPLE, '--mode', 'precise'],
       ['detect', SAMPLE, '--min-score', '2'],
       ['analyze', SAMPLE, '--actions', 'emotion,race'],
       ['analyze', SAMPLE, '--emotion-model', 'deepface'],

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
-import type { DetectorName } from '../../types.js';
+import type { DetectMode, DetectorName } from '../../types.js';
 import type { ServerContext } from '../context.js';
 import { requestImageBytes } from '../images.js';
 import { boxSchema, errorResponses } from '../schemas.js';
@@ -42,7 +42,7 @@ export function webRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/', { config: { public: true }, schema: hide }, serve('index.html'));
   for (const name of Object.keys(FILES)) app.get(`/web/${name}`, { config: { public: true }, schema: hide }, serve(name));
 
-  app.post<{ Body: { img: string; detector?: DetectorName } }>('/api/detect', {
+  app.post<{ Body: { img: string; detector?: DetectorName; mode?: DetectMode } }>('/api/detect', {
     schema: {
       tags: ['visage'],
       summary: 'Faces with boxes, scores and landmarks (visage\'s own detect result)',
@@ -52,6 +52,7 @@ export function webRoutes(app: FastifyInstance, ctx: ServerContext): void {
         properties: {
           img: { type: 'string', minLength: 1, description: 'http(s) URL, base64 or data: URI' },
           detector: { type: 'string', enum: [...DETECTORS], description: 'default ssd' },
+          mode: { type: 'string', enum: ['fast', 'accurate'], description: "default fast; 'accurate' also finds small faces, several times slower" },
         },
       },
       response: {
@@ -80,7 +81,7 @@ export function webRoutes(app: FastifyInstance, ctx: ServerContext): void {
     },
     handler: async (request) => {
       const bytes = await requestImageBytes(request.body.img, ctx.download);
-      return ctx.limiter.run(() => ctx.visage.detect(bytes, { detector: request.body.detector }));
+      return ctx.limiter.run(() => ctx.visage.detect(bytes, { detector: request.body.detector, mode: request.body.mode }));
     },
   });
 }
