@@ -33,6 +33,7 @@ import { dtnCrop, dtnSquare, laplacianSharpness } from '../src/models/antispoof-
 import { asPixels } from '../src/pipeline/align.js';
 import { ModelRegistry } from '../src/pipeline/models.js';
 import { ENSEMBLE_MEMBERS, judgeFaces, spoofSettings } from '../src/pipeline/spoof.js';
+import { mulberry32 } from './lib/random.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -58,17 +59,6 @@ const CANDIDATES: Record<string, readonly Single[]> = {
   'mean(dtn,antispoof,liveness)': ['dtn', 'antispoof', 'liveness'],
 };
 
-/** A seeded generator (mulberry32): the same attacks every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const between = (r: () => number, lo: number, hi: number) => lo + (hi - lo) * r();
 
 /** Float RGB planes-in-one (HWC), any range. */
@@ -214,8 +204,8 @@ async function imagesIn(folder: string, nested: boolean): Promise<string[]> {
 if (flag('--dump')) {
   // Writes one screen and one print attack of the first photo, to look at.
   const photo = await loadImage((await imagesIn(photoFolders[0] as string, false))[0] as string);
-  await sharp(await screenAttack(photo, rng(1))).toFile(path.join(flag('--dump') as string, 'screen.jpg'));
-  await sharp(await printAttack(photo, rng(2))).toFile(path.join(flag('--dump') as string, 'print.jpg'));
+  await sharp(await screenAttack(photo, mulberry32(1))).toFile(path.join(flag('--dump') as string, 'screen.jpg'));
+  await sharp(await printAttack(photo, mulberry32(2))).toFile(path.join(flag('--dump') as string, 'print.jpg'));
   process.exit(0);
 }
 
@@ -274,8 +264,8 @@ const sources = [...photos.map((f) => ({ file: f, largest: false })), ...lfw.sli
 for (const [n, { file, largest }] of sources.entries()) {
   const photo = await loadImage(await sharp(file).resize(1024, 1024, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 95 }).toBuffer());
   for (let v = 0; v < variants; v++) {
-    screens.push(...(await score(await screenAttack(photo, rng(1000 * n + v)), largest)));
-    prints.push(...(await score(await printAttack(photo, rng(1000 * n + v + 500)), largest)));
+    screens.push(...(await score(await screenAttack(photo, mulberry32(1000 * n + v)), largest)));
+    prints.push(...(await score(await printAttack(photo, mulberry32(1000 * n + v + 500)), largest)));
   }
   if ((n + 1) % 20 === 0) process.stderr.write(`attacks ${n + 1}/${sources.length}\n`);
 }

@@ -5,6 +5,7 @@
  */
 import { normalise } from '../../src/gallery/exact.js';
 import type { NewFace } from '../../src/gallery/types.js';
+import { mulberry32 } from './random.js';
 
 export interface BaseFace {
   identity: string;
@@ -30,18 +31,6 @@ export function baseFaces(all: Map<string, number[] | null>, model: string): Bas
     .map(([file, e]) => ({ identity: file.split('/')[0] as string, unit: normalise(e.slice(0, SCALE_MODEL.dimension)) }));
 }
 
-/** mulberry32: a small seeded generator, good enough for noise. */
-function generator(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A standard normal sample (Box-Muller). */
 function gaussian(random: () => number): number {
   return Math.sqrt(-2 * Math.log(random() || 1e-12)) * Math.cos(2 * Math.PI * random());
@@ -58,7 +47,7 @@ export function scaleFace(base: readonly BaseFace[], i: number): NewFace {
   return {
     faceId: scaleFaceId(i),
     identity: `${b.identity}#${Math.floor(i / base.length)}`,
-    embedding: noisy(b.unit, generator(Math.imul(i + 1, 0x9e3779b1))),
+    embedding: noisy(b.unit, mulberry32(Math.imul(i + 1, 0x9e3779b1))),
     box: null,
     metadata: null,
     sourceKey: null,
@@ -73,7 +62,7 @@ export function scaleFaces(base: readonly BaseFace[], from: number, to: number):
 
 /** `n` queries: noisy copies of random base faces (a stream of its own, the same every run). */
 export function scaleQueries(base: readonly BaseFace[], n: number): Float32Array[] {
-  const random = generator(42);
+  const random = mulberry32(42);
   return Array.from({ length: n }, () => noisy((base[Math.floor(random() * base.length)] as BaseFace).unit, random));
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { mulberry32 } from '../../bench/lib/random.js';
 import {
   accuracyAt,
   bestThreshold,
@@ -15,18 +16,6 @@ import {
 
 const same = (distance: number): Scored => ({ distance, same: true });
 const diff = (distance: number): Scored => ({ distance, same: false });
-
-/** A deterministic pseudo-random generator (mulberry32), so the synthetic sets never change. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 describe('parsePairs', () => {
   const text = ['2\t2', 'Ann\t1\t2', 'Ann\t1\t3', 'Ann\t2\tBob\t1', 'Cy\t4\tBob\t2', 'Dee\t1\t2', 'Eve\t3\t5', 'Dee\t1\tEve\t1', 'Fay\t10\tGus\t2', ''].join('\n');
@@ -110,7 +99,7 @@ describe('ROC AUC', () => {
   });
 
   it('matches a brute-force count on a random set', () => {
-    const next = random(7);
+    const next = mulberry32(7);
     const scores = Array.from({ length: 300 }, (_, i) => ({ distance: Math.round(next() * 50) / 50 + (i % 2 ? 0.1 : 0), same: i % 2 === 0 }));
     let wins = 0;
     let n = 0;
@@ -146,7 +135,7 @@ describe('TAR at FAR', () => {
 
 describe('fitLogisticScale', () => {
   it('recovers the scale of pairs drawn from that logistic model', () => {
-    const next = random(42);
+    const next = mulberry32(42);
     const threshold = 0.5;
     const scale = 0.05;
     const scores: Scored[] = Array.from({ length: 20000 }, () => {
@@ -159,7 +148,7 @@ describe('fitLogisticScale', () => {
   });
 
   it('gives a larger scale to noisier labels', () => {
-    const next = random(3);
+    const next = mulberry32(3);
     const make = (flip: number) => Array.from({ length: 4000 }, () => {
       const d = next();
       return { distance: d, same: (d < 0.5) !== next() < flip };

@@ -8,17 +8,8 @@
  */
 import { VisageError } from '../../errors.js';
 import { GraphBuilder, type AttributeValue, type Dim } from '../graph.js';
-import { permute } from '../tflite/convert.js';
+import { NCHW_AXIS, TO_NCHW, TO_NHWC, normaliseAxis, permute, size, type ConvertedModel, type Layout, type Value } from '../nhwc.js';
 import type { TfjsGraphModel, TfjsGraphNode, WeightTensor } from '../weights.js';
-
-type Layout = 'nchw' | 'plain';
-
-/** A value in the ONNX graph: its name, its TF (NHWC) shape with -1 for the batch, and its layout. */
-interface Value {
-  name: string;
-  shape: number[];
-  layout: Layout;
-}
 
 export interface TfjsToOnnxOptions {
   /** Name of the dynamic leading dimension of inputs and outputs. Default 'batch'. */
@@ -30,17 +21,8 @@ export interface TfjsToOnnxOptions {
   outputs?: string[];
 }
 
-export interface ConvertedTfjsModel {
-  bytes: Uint8Array;
-  inputs: { name: string; shape: Dim[] }[];
-  /** Output names are the TF node names they come from. */
-  outputs: { name: string; shape: Dim[] }[];
-}
-
-/** NHWC axis → its position in NCHW. */
-const NCHW_AXIS = [0, 2, 3, 1] as const;
-const TO_NCHW = [0, 3, 1, 2];
-const TO_NHWC = [0, 2, 3, 1];
+/** Output names are the TF node names they come from. */
+export type ConvertedTfjsModel = ConvertedModel;
 
 /** Decoded node attributes (TF.js writes strings base64, integers as decimal strings). */
 const attrs = {
@@ -72,7 +54,6 @@ const attrs = {
   },
 };
 
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** NumPy broadcasting of two TF shapes (-1 is the unknown batch). */
 function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {
@@ -339,8 +320,6 @@ function unary(build: (c: Converter, x: string, node: TfjsGraphNode, v: Value) =
     c.set(node, build(c, x.name, node, x), x.shape, x.layout);
   };
 }
-
-const normaliseAxis = (axis: number, rank: number) => (axis < 0 ? axis + rank : axis);
 
 /** A reshape target with the batch copied from the input (ONNX 0) where TF wrote -1 for it. */
 function reshapeTarget(from: readonly number[], to: readonly number[]): number[] {

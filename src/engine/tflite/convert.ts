@@ -10,15 +10,9 @@ import { VisageError } from '../../errors.js';
 import { GraphBuilder, type AttributeValue, type Dim } from '../graph.js';
 import { optionalBoolField, optionsOf, type TfliteModel, type TfliteOperator, type TfliteTensor } from './read.js';
 import * as fb from './schema.generated.js';
+import { NCHW_AXIS, TO_NCHW, TO_NHWC, normaliseAxis, permute, size, type ConvertedModel, type Layout, type Value } from '../nhwc.js';
 
-type Layout = 'nchw' | 'plain';
-
-/** An activation in the ONNX graph: its value name, its TFLite (NHWC) shape, and how ONNX holds it. */
-interface Value {
-  name: string;
-  shape: number[];
-  layout: Layout;
-}
+export type { ConvertedModel };
 
 export interface TfliteToOnnxOptions {
   /**
@@ -27,17 +21,6 @@ export interface TfliteToOnnxOptions {
    */
   batch?: string;
 }
-
-export interface ConvertedModel {
-  bytes: Uint8Array;
-  inputs: { name: string; shape: Dim[] }[];
-  outputs: { name: string; shape: Dim[] }[];
-}
-
-/** NHWC axis → its position in NCHW. */
-const NCHW_AXIS = [0, 2, 3, 1] as const;
-const TO_NCHW = [0, 3, 1, 2];
-const TO_NHWC = [0, 2, 3, 1];
 
 function float16(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
@@ -50,8 +33,6 @@ function float16(h: number): number {
 
 /** ONNX TensorProto element types of the TFLite types CAST produces. */
 const ONNX_TYPES: Partial<Record<string, number>> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9 };
-
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** A constant's values as float32 (float16 widened, int8/uint8 dequantised), or int32/int64 as numbers. */
 function decodeConstant(t: TfliteTensor): Float32Array {
@@ -87,25 +68,6 @@ function dequantize(t: TfliteTensor, values: Float32Array): Float32Array {
     const c = channels > 1 ? Math.floor(i / inner) % channels : 0;
     return ((q.scale[c] as number) * (v - (q.zeroPoint[c] ?? 0)));
   });
-}
-
-/** Reorders a row-major array from one axis order to another (perm[i] = source axis of output axis i). */
-export function permute(data: Float32Array, shape: readonly number[], perm: readonly number[]): { data: Float32Array; shape: number[] } {
-  const outShape = perm.map((p) => shape[p] as number);
-  const strides = shape.map((_, i) => size(shape.slice(i + 1)));
-  const out = new Float32Array(data.length);
-  const index = new Array<number>(shape.length).fill(0);
-  for (let o = 0; o < out.length; o++) {
-    let src = 0;
-    for (let k = 0; k < perm.length; k++) src += (index[k] as number) * (strides[perm[k] as number] as number);
-    out[o] = data[src] as number;
-    for (let k = perm.length - 1; k >= 0; k--) {
-      index[k] = (index[k] as number) + 1;
-      if ((index[k] as number) < (outShape[k] as number)) break;
-      index[k] = 0;
-    }
-  }
-  return { data: out, shape: outShape };
 }
 
 class Converter {
@@ -310,10 +272,6 @@ function reshapeTarget(c: Converter, from: readonly number[], to: readonly numbe
   const target = [...to];
   if (c.options.batch && target.length > 0 && from[0] === target[0]) target[0] = 0;
   return target;
-}
-
-function normaliseAxis(axis: number, rank: number): number {
-  return axis < 0 ? axis + rank : axis;
 }
 
 const HANDLERS: Record<string, Handler> = {
