@@ -40,6 +40,7 @@ import {
   type RepresentOptions,
   type RepresentResult,
   type SpoofOptions,
+  type SpoofResult,
   type VerifyOptions,
   type VerifyResult,
   type Visage,
@@ -274,11 +275,14 @@ export class VisagePipeline implements Visage {
   }
 
   /** DeepFace's anti_spoofing: every face found must be judged real, else SPOOF_DETECTED naming `where`. */
-  private async checkReal(decoded: Decoded, faces: readonly DetectedFace[], options: SpoofOptions, where: string): Promise<void> {
-    if (options.antiSpoofing === undefined || options.antiSpoofing === false) return;
+  // Returns each face's judgement where it judged, so analyze's 'spoof' action reuses it.
+  private async checkReal(decoded: Decoded, faces: readonly DetectedFace[], options: SpoofOptions, where: string): Promise<(SpoofResult | null)[] | undefined> {
+    if (options.antiSpoofing === undefined || options.antiSpoofing === false) return undefined;
     if (options.antiSpoofing !== true) throw invalid('a boolean', 'antiSpoofing', options.antiSpoofing);
     const settings = spoofSettings(options);
-    assertReal(await judgeFaces(this.models, decoded.pixels, faces, settings), faces, where, settings);
+    const judged = await judgeFaces(this.models, decoded.pixels, faces, settings);
+    assertReal(judged, faces, where, settings);
+    return judged;
   }
 
   private async embed(decoded: Decoded, options: RepresentOptions, recognizer: Recognizer, where = 'the image'): Promise<RepresentResult> {
@@ -383,8 +387,8 @@ export class VisagePipeline implements Visage {
     if (actions.includes('spoof') || options.antiSpoofing === true) spoofSettings(options);
     const decoded = await this.decode(input);
     const { detector, faces, wholeImage } = await this.findFaces(decoded, options, true);
-    await this.checkReal(decoded, faces, options, 'the image');
-    return { detector, wholeImage, faces: await this.classify(decoded, faces, actions, classifiers, options) };
+    const judged = await this.checkReal(decoded, faces, options, 'the image');
+    return { detector, wholeImage, faces: await this.classify(decoded, faces, actions, classifiers, options, judged) };
   }
 
   /** The call's classifier choices, the instance's where it names none. */
@@ -410,19 +414,22 @@ export class VisagePipeline implements Visage {
     return (await this.models.ageGender()).predictBatch(crops);
   }
 
-  /** Emotion, age, gender and (the 'spoof' action) realness of faces already found. */
-  private async classify(decoded: Decoded, faces: readonly DetectedFace[], actions: readonly Action[], classifiers: Required<ClassifierOptions>, spoofOptions: SpoofOptions = {}): Promise<FaceAnalysis[]> {
+  /**
+   * Emotion, age, gender and (the 'spoof' action) realness of faces already found; `judged`, the
+   * anti-spoofing check's judgement of every face where it ran, is used rather than judged again.
+   */
+  private async classify(decoded: Decoded, faces: readonly DetectedFace[], actions: readonly Action[], classifiers: Required<ClassifierOptions>, spoofOptions: SpoofOptions = {}, judged?: readonly (SpoofResult | null)[]): Promise<FaceAnalysis[]> {
     // face-api classifies the landmarks' padded bounding box (its alignedRect), whole-image faces
     // included; MTCNN's 5 points do not outline the face, so its detection box is used as it is.
     const crops = faces.map((f) => cropBox(decoded.pixels, f.landmarks.length === 68 ? attributeBox(f.landmarks) : f.box));
-    const usable = faces.map((f, i) => ({ f, crop: crops[i] })).filter((x): x is { f: DetectedFace; crop: FloatImage } => x.crop !== null);
+    const usable = faces.map((f, i) => ({ f, i, crop: crops[i] })).filter((x): x is { f: DetectedFace; i: number; crop: FloatImage } => x.crop !== null);
     const images = usable.map((x) => x.crop);
     const wantEmotion = actions.includes('emotion');
     const wantAgeGender = actions.includes('age') || actions.includes('gender');
     const [expressions, ageGender, spoof] = await Promise.all([
       wantEmotion ? this.emotions(classifiers.emotionModel, images) : null,
       wantAgeGender ? this.ageGender(classifiers.ageGenderModel, images) : null,
-      actions.includes('spoof') ? judgeFaces(this.models, decoded.pixels, usable.map((x) => x.f), spoofSettings(spoofOptions)) : null,
+      actions.includes('spoof') ? (judged ?? judgeFaces(this.models, decoded.pixels, faces, spoofSettings(spoofOptions))) : null,
     ]);
     const models: AnalysisModels = {
       ...(wantEmotion ? { emotion: classifiers.emotionModel } : {}),
@@ -441,8 +448,8 @@ export class VisagePipeline implements Visage {
         face.gender = ag.gender;
         face.dominantGender = ag.gender.woman >= ag.gender.man ? 'woman' : 'man';
       }
-      const judged = spoof?.[i];
-      if (judged) face.spoof = judged;
+      const realness = spoof?.[x.i];
+      if (realness) face.spoof = realness;
       face.models = { ...models };
       return face;
     });

@@ -57,6 +57,10 @@ describe('anti-spoofing on the shipped photos', () => {
     assert.equal(typeof result.verified, 'boolean');
     assert.ok((await visage.represent(photo(3), { antiSpoofing: true })).faces.length >= 3);
     assert.ok((await visage.analyze(photo(4), { antiSpoofing: true, actions: ['age'] })).faces.every((f) => f.age !== undefined));
+    // With both, the check's judgements are the spoof action's: each face keeps its own.
+    const alone = await visage.analyze(photo(5), { actions: ['spoof'] });
+    const both = await visage.analyze(photo(5), { actions: ['spoof'], antiSpoofing: true });
+    assert.deepEqual(both.faces.map((f) => f.spoof), alone.faces.map((f) => f.spoof));
   });
 
   it('SPOOF_DETECTED names the image (a or b), the face and its score, where a threshold sits between them', async () => {
