@@ -3,7 +3,7 @@
  * activations are kept NCHW, so every value carries its layout, and axes, filters and constants
  * are translated between the two orders.
  */
-import type { Dim } from './graph.js';
+import type { Dim, GraphBuilder } from './graph.js';
 
 export type Layout = 'nchw' | 'plain';
 
@@ -47,4 +47,14 @@ export function permute(data: Float32Array, shape: readonly number[], perm: read
     }
   }
   return { data: out, shape: outShape };
+}
+
+/**
+ * A bilinear Resize of an NCHW value to newH x newW given as sizes, not scales: a float scale
+ * such as 13 / 11 can floor to one row short. Batch and channels are read from the input.
+ */
+export function resizeBilinearTo(g: GraphBuilder, input: string, newH: number, newW: number, mode: 'align_corners' | 'half_pixel' | 'asymmetric'): string {
+  const batchAndChannels = g.node('Slice', [g.node('Shape', [input]), g.ints('start', [0]), g.ints('end', [2])]);
+  const sizes = g.node('Concat', [batchAndChannels, g.ints('size', [newH, newW])], { axis: 0 });
+  return g.node('Resize', [input, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: mode });
 }

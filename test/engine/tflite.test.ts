@@ -80,6 +80,9 @@ describe('TFLite ops against LiteRT', () => {
           { op: 'CONCATENATION', inputs: [2, 2], outputs: [3], options: (b) => ({ type: fb.BuiltinOptions.ConcatenationOptions, offset: fb.ConcatenationOptions.createConcatenationOptions(b, 3, A.NONE) }) },
           { op: 'RESIZE_BILINEAR', inputs: [3, 4], outputs: [5], options: (b) => ({ type: fb.BuiltinOptions.ResizeBilinearOptions, offset: fb.ResizeBilinearOptions.createResizeBilinearOptions(b, false) }) },
         ], [0], [5]),
+    'RESIZE_BILINEAR to a size whose float scale floors short (11 → 13)': () =>
+      compare([{ shape: [1, 11, 11, 3] }, { shape: [2], type: 'int32', data: Int32Array.of(13, 13) }, { shape: [1, 13, 13, 3] }],
+        [{ op: 'RESIZE_BILINEAR', inputs: [0, 1], outputs: [2], options: (b) => ({ type: fb.BuiltinOptions.ResizeBilinearOptions, offset: fb.ResizeBilinearOptions.createResizeBilinearOptions(b, false) }) }], [0], [2]),
     'MEAN over space, FULLY_CONNECTED, SOFTMAX': () =>
       compare([image, { shape: [2], type: 'int32', data: Int32Array.of(1, 2) }, { shape: [1, 3] }, { shape: [5, 3], data: values(15, 11) }, { shape: [5], data: values(5, 12) }, { shape: [1, 5] }, { shape: [1, 5] }],
         [

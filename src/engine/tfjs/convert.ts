@@ -8,7 +8,7 @@
  */
 import { VisageError } from '../../errors.js';
 import { GraphBuilder, type AttributeValue, type Dim } from '../graph.js';
-import { NCHW_AXIS, TO_NCHW, TO_NHWC, normaliseAxis, permute, size, type ConvertedModel, type Layout, type Value } from '../nhwc.js';
+import { NCHW_AXIS, TO_NCHW, TO_NHWC, normaliseAxis, permute, resizeBilinearTo, size, type ConvertedModel, type Layout, type Value } from '../nhwc.js';
 import type { TfjsGraphModel, TfjsGraphNode, WeightTensor } from '../weights.js';
 
 export interface TfjsToOnnxOptions {
@@ -409,11 +409,7 @@ const HANDLERS: Record<string, Handler> = {
     const [newH, newW] = Array.from(c.requireConstant(node, 1, 'size').data) as [number, number];
     const [n, , , ch] = x.shape as [number, number, number, number];
     const mode = attrs.bool(node, 'align_corners') ? 'align_corners' : attrs.bool(node, 'half_pixel_centers') ? 'half_pixel' : 'asymmetric';
-    // Sizes, not scales: a float scale such as 13 / 11 can floor to one row short.
-    const input = c.nchw(x);
-    const batchAndChannels = c.g.node('Slice', [c.g.node('Shape', [input]), c.g.ints('start', [0]), c.g.ints('end', [2])]);
-    const sizes = c.g.node('Concat', [batchAndChannels, c.g.ints('size', [newH, newW])], { axis: 0 });
-    const y = c.g.node('Resize', [input, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: mode });
+    const y = resizeBilinearTo(c.g, c.nchw(x), newH, newW, mode);
     c.set(node, y, [n, newH, newW, ch], 'nchw');
   },
 };

@@ -10,7 +10,7 @@ import { VisageError } from '../../errors.js';
 import { GraphBuilder, type AttributeValue, type Dim } from '../graph.js';
 import { optionalBoolField, optionsOf, type TfliteModel, type TfliteOperator, type TfliteTensor } from './read.js';
 import * as fb from './schema.generated.js';
-import { NCHW_AXIS, TO_NCHW, TO_NHWC, normaliseAxis, permute, size, type ConvertedModel, type Layout, type Value } from '../nhwc.js';
+import { NCHW_AXIS, TO_NCHW, TO_NHWC, normaliseAxis, permute, resizeBilinearTo, size, type ConvertedModel, type Layout, type Value } from '../nhwc.js';
 
 export type { ConvertedModel };
 
@@ -425,12 +425,10 @@ const HANDLERS: Record<string, Handler> = {
     const x = c.value(input(op, 0));
     const o = optionsOf(op, fb.BuiltinOptions.ResizeBilinearOptions, fb.ResizeBilinearOptions);
     const [newH, newW] = Array.from(c.requireConstant(op, 1, 'size')) as [number, number];
-    const [, h, w] = x.shape as [number, number, number, number];
     // half_pixel_centers is slot 3 of ResizeBilinearOptions, newer than the generated bindings.
     const halfPixel = o ? optionalBoolField(o, 3) : false;
     const mode = o?.alignCorners() ? 'align_corners' : halfPixel ? 'half_pixel' : 'asymmetric';
-    const scales = c.g.constant('scales', Float32Array.of(1, 1, newH / h, newW / w), [4]);
-    const y = c.g.node('Resize', [c.nchw(x), '', scales], { mode: 'linear', coordinate_transformation_mode: mode });
+    const y = resizeBilinearTo(c.g, c.nchw(x), newH, newW, mode);
     c.set(output(op), y, 'nchw');
   },
 };
