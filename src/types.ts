@@ -8,6 +8,7 @@ import type { HaarOptions } from './models/haar/index.js';
 import type { MtcnnOptions } from './models/mtcnn/index.js';
 import type { Gallery, GalleryOptions } from './gallery/types.js';
 import type { VideoFrameResult, VideoOptions, VideoSource } from './video/types.js';
+import type { VisageError } from './errors.js';
 
 export type { Box, Point } from './image/types.js';
 export type { ImageInput } from './image/index.js';
@@ -218,6 +219,17 @@ export interface SpoofOptions {
 
 export interface RepresentOptions extends DetectOptions, SpoofOptions {}
 
+export interface BatchOptions {
+  /**
+   * Images read and decoded ahead while one is in the networks (default 1, at most 8): decoding
+   * runs on another core meanwhile. Each holds its decoded pixels in memory until its turn.
+   */
+  prefetch?: number;
+}
+
+/** One image of a batch call: its result, or the typed error it alone failed with. */
+export type BatchItem<I, R> = { index: number; input: I; result: R; error?: undefined } | { index: number; input: I; result?: undefined; error: VisageError };
+
 export interface FaceAnalysis {
   box: Box;
   score: number;
@@ -247,6 +259,13 @@ export type FaceInput = ImageInput | number[] | { model: string; embedding: numb
 export interface Visage {
   detect(input: ImageInput, options?: DetectOptions): Promise<DetectResult>;
   represent(input: ImageInput, options?: RepresentOptions): Promise<RepresentResult>;
+  /**
+   * represent for many images, yielded in input order as each is done (a photo library: memory
+   * stays flat however many). An image that fails yields its error; the rest go on.
+   */
+  representEach<I extends ImageInput>(inputs: Iterable<I> | AsyncIterable<I>, options?: RepresentOptions & BatchOptions): AsyncIterableIterator<BatchItem<I, RepresentResult>>;
+  /** representEach collected into an array, in input order. */
+  representMany<I extends ImageInput>(inputs: Iterable<I> | AsyncIterable<I>, options?: RepresentOptions & BatchOptions): Promise<BatchItem<I, RepresentResult>[]>;
   verify(a: FaceInput, b: FaceInput, options?: VerifyOptions): Promise<VerifyResult>;
   analyze(input: ImageInput, options?: AnalyzeOptions): Promise<AnalyzeResult>;
   /** Opens gallery `name` (default 'default'), creating it where missing, for 1:N identification. */

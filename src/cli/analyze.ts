@@ -1,7 +1,7 @@
 /** `visage analyze <images…>`: emotion, age and gender of every face, optionally as a picture. */
 import type { Command } from 'commander';
 import { decodeImage, loadImageBytes, renderAnalysis, type AnalyzeOptions, type AnalyzeResult, type FaceAnalysis } from '../index.js';
-import { formatBox, percent, runBatch } from './batch.js';
+import { expandFolders, formatBox, percent, runBatch } from './batch.js';
 import type { CommandContext } from './io.js';
 import { addAnalyzeOptions, addDetectOptions, addSpoofOptions, detectOptions, loadOptions, pictureFile, spoofOptions, withVisage, writePicture, type AnalyzeFlags } from './options.js';
 
@@ -24,7 +24,7 @@ function summary(label: string, result: AnalyzeResult, picture: string | undefin
 
 /** Defines the analyze command on `command`. */
 export function defineAnalyze(command: Command, ctx: CommandContext): void {
-  addSpoofOptions(addAnalyzeOptions(addDetectOptions(command.description('Estimate emotion, age and gender (and, asked, whether it is real) of every face in each image').argument('<images...>', 'image paths, URLs, base64 strings or data: URIs'))))
+  addSpoofOptions(addAnalyzeOptions(addDetectOptions(command.description('Estimate emotion, age and gender (and, asked, whether it is real) of every face in each image').argument('<images...>', 'image paths, folders (every image under them), URLs, base64 strings or data: URIs'))))
     .option('-o, --out <file.png>', 'write a picture with each face boxed and its emotion scores beside it (several images: file-1.png, …)')
     .addHelpText(
       'after',
@@ -37,20 +37,21 @@ Examples:
   $ visage analyze photo.jpg --emotion-model human --age-gender-model faceres
   $ visage analyze crop.png --detector none`,
     )
-    .action(async (inputs: string[], _opts: unknown, cmd: Command) => {
+    .action(async (given: string[], _opts: unknown, cmd: Command) => {
       const flags = cmd.optsWithGlobals<AnalyzeFlags>();
       const load = loadOptions(flags);
       const options: AnalyzeOptions = { ...detectOptions(flags), ...spoofOptions(flags), actions: flags.actions };
       ctx.finish(
-        await withVisage(flags, (visage) =>
-          runBatch(ctx.io, inputs, flags, async (input, index, label) => {
+        await withVisage(flags, async (visage) => {
+          const inputs = await expandFolders(given);
+          return runBatch(ctx.io, inputs, flags, async (input, index, label) => {
             const bytes = await loadImageBytes(input, load);
             const result = await visage.analyze(bytes, options);
             const picture = flags.out === undefined ? undefined : pictureFile(flags.out, index, inputs.length);
             if (picture) await writePicture(picture, await renderAnalysis(result, await decodeImage(bytes, load)));
             return { result, summary: summary(label, result, picture) };
-          }),
-        ),
+          });
+        }),
       );
     });
 }

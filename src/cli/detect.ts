@@ -1,7 +1,7 @@
 /** `visage detect <images…>`: the faces in each image, optionally outlined in a picture. */
 import type { Command } from 'commander';
 import { decodeImage, loadImageBytes, renderDetections, type DetectResult } from '../index.js';
-import { formatBox, runBatch } from './batch.js';
+import { expandFolders, formatBox, runBatch } from './batch.js';
 import type { CommandContext } from './io.js';
 import { addDetectOptions, detectOptions, loadOptions, pictureFile, withVisage, writePicture, type DetectFlags } from './options.js';
 
@@ -15,7 +15,7 @@ function summary(label: string, result: DetectResult, picture: string | undefine
 
 /** Defines the detect command on `command`. */
 export function defineDetect(command: Command, ctx: CommandContext): void {
-  addDetectOptions(command.description('Find the faces in each image').argument('<images...>', 'image paths, URLs, base64 strings or data: URIs'))
+  addDetectOptions(command.description('Find the faces in each image').argument('<images...>', 'image paths, folders (every image under them), URLs, base64 strings or data: URIs'))
     .option('-o, --out <file.png>', 'write a picture with each face outlined in magenta (several images: file-1.png, file-2.png, …)')
     .addHelpText(
       'after',
@@ -26,19 +26,20 @@ Examples:
   $ visage detect photo.jpg --out faces.png
   $ visage detect *.jpg --min-score 0.7 --json > faces.json`,
     )
-    .action(async (inputs: string[], _opts: unknown, cmd: Command) => {
+    .action(async (given: string[], _opts: unknown, cmd: Command) => {
       const flags = cmd.optsWithGlobals<DetectFlags>();
       const load = loadOptions(flags);
       ctx.finish(
-        await withVisage(flags, (visage) =>
-          runBatch(ctx.io, inputs, flags, async (input, index, label) => {
+        await withVisage(flags, async (visage) => {
+          const inputs = await expandFolders(given);
+          return runBatch(ctx.io, inputs, flags, async (input, index, label) => {
             const bytes = await loadImageBytes(input, load);
             const result = await visage.detect(bytes, detectOptions(flags));
             const picture = flags.out === undefined ? undefined : pictureFile(flags.out, index, inputs.length);
             if (picture) await writePicture(picture, await renderDetections(await decodeImage(bytes, load), result.faces));
             return { result, summary: summary(label, result, picture) };
-          }),
-        ),
+          });
+        }),
       );
     });
 }

@@ -1,7 +1,7 @@
 /** `visage represent <images…>`: the embedding of every face in each image. */
 import type { Command } from 'commander';
 import type { RepresentResult } from '../index.js';
-import { formatBox, runBatch } from './batch.js';
+import { expandFolders, formatBox, inputLabel, reportBatch, type Settled } from './batch.js';
 import type { CommandContext } from './io.js';
 import { addDetectOptions, addRecognizerOption, addSpoofOptions, detectOptions, spoofOptions, withVisage, type DetectFlags, type SpoofFlags } from './options.js';
 
@@ -18,24 +18,28 @@ function summary(label: string, result: RepresentResult): string {
 
 /** Defines the represent command on `command`. */
 export function defineRepresent(command: Command, ctx: CommandContext): void {
-  addSpoofOptions(addRecognizerOption(addDetectOptions(command.description('Compute the face embedding of every face in each image').argument('<images...>', 'image paths, URLs, base64 strings or data: URIs'))))
+  addSpoofOptions(addRecognizerOption(addDetectOptions(command.description('Compute the face embedding of every face in each image').argument('<images...>', 'image paths, folders (every image under them), URLs, base64 strings or data: URIs'))))
     .addHelpText(
       'after',
       `
 Examples:
   $ visage represent face.jpg --json > embedding.json
   $ visage represent crop.png --detector none --json
-  $ visage represent a.jpg b.jpg c.jpg --json`,
+  $ visage represent a.jpg b.jpg c.jpg --json
+  $ visage represent photos/ --json > library.json   (the next image decodes while one is embedded)`,
     )
     .action(async (inputs: string[], _opts: unknown, cmd: Command) => {
       const flags = cmd.optsWithGlobals<DetectFlags & SpoofFlags>();
       ctx.finish(
-        await withVisage(flags, (visage) =>
-          runBatch(ctx.io, inputs, flags, async (input, _index, label) => {
-            const result = await visage.represent(input, { ...detectOptions(flags), ...spoofOptions(flags) });
-            return { result, summary: summary(label, result) };
-          }),
-        ),
+        await withVisage(flags, async (visage) => {
+          const files = await expandFolders(inputs);
+          async function* settled(): AsyncGenerator<Settled<RepresentResult>> {
+            for await (const item of visage.representEach(files, { ...detectOptions(flags), ...spoofOptions(flags) })) {
+              yield item.error ? { index: item.index, error: item.error } : { index: item.index, outcome: { result: item.result, summary: summary(inputLabel(item.input), item.result) } };
+            }
+          }
+          return reportBatch(ctx.io, files, flags, settled());
+        }),
       );
     });
 }

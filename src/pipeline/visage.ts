@@ -15,6 +15,7 @@ import { openGallery } from '../gallery/gallery.js';
 import type { Gallery, GalleryOptions } from '../gallery/types.js';
 import { asPixels, attributeBox, cropBox, type AlignMode } from './align.js';
 import { createRecognizer, type Recognizer } from './recognizers.js';
+import { checkPrefetch, pipelined } from './batch.js';
 import { assertReal, judgeFaces, spoofSettings } from './spoof.js';
 import { analyzeVideo } from '../video/loop.js';
 import type { VideoFrameResult, VideoOptions, VideoSource } from '../video/types.js';
@@ -29,6 +30,8 @@ import {
   type EmotionModel,
   type AnalyzeOptions,
   type AnalyzeResult,
+  type BatchItem,
+  type BatchOptions,
   type DetectMode,
   type DetectOptions,
   type DetectResult,
@@ -307,6 +310,27 @@ export class VisagePipeline implements Visage {
    */
   async represent(input: ImageInput, options: RepresentOptions = {}): Promise<RepresentResult> {
     return this.embed(await this.decode(input), options, this.recognizerFor(options));
+  }
+
+  /**
+   * represent for many images, the next ones decoding while this one is embedded.
+   *
+   * @example
+   * for await (const item of visage.representEach(files)) console.log(item.input, item.error?.code ?? item.result.faces.length);
+   */
+  representEach<I extends ImageInput>(inputs: Iterable<I> | AsyncIterable<I>, options: RepresentOptions & BatchOptions = {}): AsyncIterableIterator<BatchItem<I, RepresentResult>> {
+    // Options are checked before the first image, so a bad one fails the call, not every image.
+    const prefetch = checkPrefetch(options.prefetch);
+    const recognizer = this.recognizerFor(options);
+    if (options.antiSpoofing) spoofSettings(options);
+    return pipelined(inputs, (input) => this.decode(input), (decoded) => this.embed(decoded, options, recognizer), prefetch);
+  }
+
+  /** representEach collected, in input order. */
+  async representMany<I extends ImageInput>(inputs: Iterable<I> | AsyncIterable<I>, options: RepresentOptions & BatchOptions = {}): Promise<BatchItem<I, RepresentResult>[]> {
+    const items: BatchItem<I, RepresentResult>[] = [];
+    for await (const item of this.representEach(inputs, options)) items.push(item);
+    return items;
   }
 
   private async embeddingsOf(input: FaceInput, options: RepresentOptions, recognizer: Recognizer, where: string): Promise<{ box: Box | null; embedding: number[] }[]> {

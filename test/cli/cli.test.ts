@@ -169,6 +169,30 @@ describe('visage CLI', () => {
     );
   });
 
+  it('represent FOLDER --json: every image under the folder, in name order, one JSON array; other files ignored', async () => {
+    const library = path.join(dir, 'library');
+    await mkdir(path.join(library, 'holiday'), { recursive: true });
+    await writeFile(path.join(library, 'a.jpg'), await readFile(SAMPLE));
+    await writeFile(path.join(library, 'holiday', 'b.png'), await sharp(mirrorPath).png().toBuffer());
+    await writeFile(path.join(library, 'notes.txt'), 'not an image');
+    await writeFile(path.join(library, '.hidden.jpg'), 'hidden and broken');
+    const { code, stdout, stderr } = await run('represent', library, '--json', '--recognizer', 'mobilefacenet');
+    assert.equal(code, 0, stderr);
+    const entries = JSON.parse(stdout) as { input: string; result?: { model: string; faces: { embedding: number[] }[] } }[];
+    assert.deepEqual(entries.map((e) => e.input), [path.join(library, 'a.jpg'), path.join(library, 'holiday', 'b.png')]);
+    for (const e of entries) {
+      assert.equal(e.result?.model, 'mobilefacenet-192');
+      assert.ok((e.result?.faces.length ?? 0) >= 2);
+    }
+    assert.deepEqual(lines(stderr), [`[1/2] ${entries[0]?.input}`, `[2/2] ${entries[1]?.input}`]);
+
+    const empty = path.join(dir, 'empty');
+    await mkdir(empty);
+    const none = await run('represent', empty, '--json');
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /No image files .* in the folder .*\[FILE_NOT_FOUND\]/);
+  });
+
   it('demo --out-dir writes its four pictures and says where; the verdicts are the known ones', async () => {
     const outDir = path.join(dir, 'demo');
     const { code, stdout, stderr } = await run('demo', '--out-dir', outDir);

@@ -117,6 +117,12 @@ export function decodingOnlyVisage(): Visage & { calls: number } {
       const fail = () => Promise.reject(new VisageError('MODEL_ERROR', 'test double: no models here'));
       return { next: fail, [Symbol.asyncIterator]() { return this; } };
     },
+    representEach: (): AsyncIterableIterator<never> => {
+      double.calls++;
+      const fail = () => Promise.reject(new VisageError('MODEL_ERROR', 'test double: no models here'));
+      return { next: fail, [Symbol.asyncIterator]() { return this; } };
+    },
+    representMany: async (inputs: unknown) => reach(inputs),
     close: async () => undefined,
   };
   return double;
