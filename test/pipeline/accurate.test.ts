@@ -11,7 +11,7 @@ import path from 'node:path';
 import sharp, { type OverlayOptions } from 'sharp';
 import { createVisage, isVisageError, type Box, type DetectResult, type Visage } from '../../src/index.js';
 import { iou } from '../../src/models/common/boxes.js';
-import { clipToImage, mergeCandidates, tilePass, tileGrid } from '../../src/pipeline/accurate.js';
+import { clipToImage, combinePasses, runPass, tilePass, tileGrid, type AccuratePlan, type PassRunners } from '../../src/pipeline/accurate.js';
 
 const DEMO = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
 const WIDTH = 1280;
@@ -148,7 +148,7 @@ describe('accurate mode helpers', () => {
   test('tile passes stay bounded on a large image, keep small faces clear of inner tile edges, in image pixels', async () => {
     const image = { data: new Uint8Array(4000 * 3000 * 3), width: 4000, height: 3000 };
     let tiles = 0;
-    const found = await tilePass(image, 1, 512, async (images) => {
+    const found = await tilePass(image, 1, 512, 48, async (images) => {
       tiles = images.length;
       // One small face in the middle of every tile, and one cut by its left edge.
       return images.map((t) => [
@@ -163,16 +163,47 @@ describe('accurate mode helpers', () => {
     assert.ok(found.every((f) => f.box.x + f.box.width <= 4000 && f.box.y + f.box.height <= 3000));
   });
 
-  test('merging keeps the best-scored of overlapping boxes and separate faces apart', () => {
-    const merged = mergeCandidates(
+  test('fusion: a box several sources agree on is a face, a lone low-scored one is not; the box is their score-weighted mean', () => {
+    const plan: AccuratePlan = {
+      passes: [{ detector: 'ssd', scale: 1 }, { detector: 'blazeface-full', scale: 1 }],
+      fusion: {
+        mergeIou: 0.3,
+        fast: { present: 2, score: 2 },
+        passes: [{ present: 1, score: 2 }, { present: 1, score: 2 }],
+        height: [0, 0],
+        bias: -2,
+        minProbability: 0.5,
+      },
+    };
+    const faces = combinePasses(
+      [],
       [
-        { box: { x: 0, y: 0, width: 10, height: 10 }, score: 0.6 },
-        { box: { x: 1, y: 1, width: 10, height: 10 }, score: 0.9 },
-        { box: { x: 50, y: 50, width: 10, height: 10 }, score: 0.7 },
+        [{ box: { x: 0, y: 0, width: 10, height: 10 }, score: 0.4 }, { box: { x: 50, y: 50, width: 10, height: 10 }, score: 0.4 }],
+        [{ box: { x: 2, y: 0, width: 10, height: 10 }, score: 0.4 }],
       ],
-      0.4,
+      plan.fusion,
     );
-    assert.deepEqual(merged.map((c) => c.score), [0.9, 0.7]);
+    // Agreed: z = -2 + 2 x (1 + 2 x (0.4 - 0.3)) = 0.4, p 0.60; alone: z = -0.8, p 0.31.
+    assert.equal(faces.length, 1);
+    const [face] = faces;
+    assert.deepEqual(face?.box, { x: 1, y: 0, width: 10, height: 10 });
+    assert.ok(Math.abs((face?.score ?? 0) - 1 / (1 + Math.exp(-0.4))) < 1e-12);
+  });
+
+  test("a 'whole' pass runs its detector once on the whole image; every pass keeps only faces from the score floor", async () => {
+    const image = { data: new Uint8Array(100 * 80 * 3), width: 100, height: 80 };
+    const seen: { w: number; h: number; floor: number }[] = [];
+    const runners: PassRunners = {
+      ssd: async (images, floor) => {
+        for (const i of images) seen.push({ w: i.width, h: i.height, floor });
+        return images.map(() => [{ box: { x: 1, y: 1, width: 50, height: 50 }, score: 0.9 }]);
+      },
+      'blazeface-full': async () => [],
+      mtcnn: async () => [{ box: { x: 1, y: 1, width: 20, height: 20 }, score: 0.2 }, { box: { x: 40, y: 1, width: 20, height: 20 }, score: 0.8 }],
+    };
+    assert.equal((await runPass(image, { detector: 'ssd', scale: 'whole' }, runners)).length, 1);
+    assert.deepEqual(seen, [{ w: 100, h: 80, floor: 0.3 }]);
+    assert.deepEqual((await runPass(image, { detector: 'mtcnn', minFaceSize: 20 }, runners)).map((c) => c.score), [0.8]);
   });
 
   test('clipping keeps a box inside the image and drops one wholly outside', () => {
