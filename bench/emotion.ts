@@ -83,17 +83,17 @@ const classifiers: Classifier[] = [
     usesHuman: true,
     run: (s, i) => mean(mean(faceApi(row(s.crop, 'faLogits', i)), faceApi(row(s.mirror, 'faLogits', i))), mean(softmaxOf(row(s.crop, 'huLogits', i)), softmaxOf(row(s.mirror, 'huLogits', i)))),
   },
-  ...withEnsemble('visage head (shipped)', headClassifier(decodeHead(SHIPPED_HEAD))),
-  ...(values.head ?? []).flatMap((file) => withEnsemble(`head ${path.basename(file)}`, headClassifier(decodeHead(JSON.parse(readFileSync(file, 'utf8')) as EncodedHead)))),
+  ...headRows('visage (shipped head)', decodeHead(SHIPPED_HEAD)),
+  ...(values.head ?? []).flatMap((file) => headRows(`head ${path.basename(file)}`, decodeHead(JSON.parse(readFileSync(file, 'utf8')) as EncodedHead))),
 ];
 
-/** A head, and the mean of its probabilities and face-api's (mirror-averaged): equal weights, nothing fitted. */
-function withEnsemble(name: string, run: Classifier['run']): Classifier[] {
-  const faceApiMirror = (s: FaceSetFeatures, i: number) => mean(faceApi(row(s.crop, 'faLogits', i)), faceApi(row(s.mirror, 'faLogits', i)));
-  return [
-    { name, usesHuman: false, run },
-    { name: `${name} + face-api mirror (mean)`, usesHuman: false, run: (s, i) => mean(run(s, i), faceApiMirror(s, i)) },
-  ];
+/** A head alone, as encoded, and blended half and half with face-api's probabilities (nothing fitted). */
+function headRows(name: string, head: ExpressionHead): Classifier[] {
+  return [...new Set([0, head.faceApiWeight, 0.5])].map((w) => ({
+    name: `${name}, face-api weight ${w}${w === head.faceApiWeight ? ' (as encoded)' : ''}`,
+    usesHuman: false,
+    run: headClassifier({ ...head, faceApiWeight: w }),
+  }));
 }
 
 /** CK+ subjects split in two halves (alternate subjects in sorted order): A may be tuned on, B is reported. */

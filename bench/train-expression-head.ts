@@ -9,8 +9,11 @@
  *
  *   node --import tsx bench/train-expression-head.ts <emotion-dev folder> [--cache /tmp/visage-emotion]
  *     [--blocks grid,features,logits,geometry] [--hidden 0] [--epochs 30] [--lr 0.001] [--l2 1e-4]
- *     [--balance sqrt|none] [--seed 1] [--out head.json] [--ship]
+ *     [--balance sqrt|none] [--seed 1] [--face-api-weight 0] [--out head.json] [--ship]
  *
+ * --face-api-weight w: the head's probabilities are blended with face-api's own (both mirror-
+ * averaged) as (1 - w) head + w face-api at use; it is written with the head, not trained. The
+ * shipped 0.5 was chosen on CK+'s subject half A (bench/emotion.ts), the only data it was chosen on.
  * --ship writes src/models/expression-head/weights.ts (with this command in its header).
  */
 import { writeFileSync } from 'node:fs';
@@ -38,6 +41,7 @@ const { values, positionals } = parseArgs({
     batch: { type: 'string', default: '128' },
     out: { type: 'string' },
     subsample: { type: 'string' },
+    'face-api-weight': { type: 'string', default: '0' },
     ship: { type: 'boolean', default: false },
   },
 });
@@ -178,6 +182,7 @@ function snapshot(): ExpressionHead {
   return {
     labels: EMOTIONS,
     blocks,
+    faceApiWeight: 0,
     mean: Float32Array.from(mean),
     scale: Float32Array.from(scale),
     layers: W.map((w, l) => ({ inputs: sizes[l]!, outputs: sizes[l + 1]!, weights: Float32Array.from(w), bias: Float32Array.from(B[l]!) })),
@@ -221,7 +226,8 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
 log(`best: epoch ${best.epoch}, tune accuracy ${(100 * best.accuracy).toFixed(2)}% (input ${d}, layers ${sizes.join(' → ')})`);
 
 const command = `node --import tsx bench/train-expression-head.ts <emotion-dev> ${process.argv.slice(3).filter((a) => a !== '--ship').join(' ')}`.trim();
-const encoded = encodeHead(best.head, command);
+// The blend with face-api's probabilities is applied at use (headProbabilities), not trained.
+const encoded = encodeHead({ ...best.head, faceApiWeight: Number(values['face-api-weight']) }, command);
 if (values.out) writeFileSync(values.out, JSON.stringify(encoded));
 if (values.ship) {
   const file = path.join(import.meta.dirname, '../src/models/expression-head/weights.ts');

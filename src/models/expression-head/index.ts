@@ -8,7 +8,7 @@
 import type { Box, Point } from '../../image/types.js';
 import { VisageError } from '../../errors.js';
 import { type FloatImage, mirror } from '../common/preprocess.js';
-import type { ExpressionDetail, ExpressionNet } from '../expression/index.js';
+import { EXPRESSION_LABELS, type ExpressionDetail, type ExpressionNet } from '../expression/index.js';
 
 /** The input blocks a head may read, in the order they are concatenated. */
 export const HEAD_BLOCKS = ['grid', 'features', 'logits', 'geometry'] as const;
@@ -39,6 +39,8 @@ export interface ExpressionHead {
   scale: Float32Array;
   /** Dense layers with a ReLU between them. */
   layers: HeadLayer[];
+  /** Share of face-api's own probabilities in the result (0: the head alone). */
+  faceApiWeight: number;
 }
 
 /** The serialised form (weights.ts): float arrays as base64 of little-endian float32. */
@@ -46,6 +48,7 @@ export interface EncodedHead {
   command: string;
   labels: string[];
   blocks: HeadBlock[];
+  faceApiWeight: number;
   mean: string;
   scale: string;
   layers: { inputs: number; outputs: number; weights: string; bias: string }[];
@@ -126,11 +129,21 @@ export function softmaxOf(logits: Float32Array): Float32Array {
   return e.map((v) => v / sum);
 }
 
-/** Probabilities of a face: the mean of the head's softmax on the crop and on its mirror image. */
+/**
+ * Probabilities of a face (in `head.labels` order): the mean of the head's softmax on the crop and
+ * on its mirror image, blended with face-api's own probabilities (also mirror-averaged) by
+ * `head.faceApiWeight`.
+ */
 export function headProbabilities(head: ExpressionHead, crop: HeadParts, mirrored: HeadParts): Float32Array {
   const a = softmaxOf(headLogits(head, headInput(crop, head.blocks)));
   const b = softmaxOf(headLogits(head, headInput(mirrored, head.blocks)));
-  return a.map((v, i) => (v + (b[i] as number)) / 2);
+  const fa = softmaxOf(crop.logits);
+  const fb = softmaxOf(mirrored.logits);
+  const w = head.faceApiWeight;
+  return a.map((v, i) => {
+    const k = (EXPRESSION_LABELS as readonly string[]).indexOf(head.labels[i] as string);
+    return ((1 - w) * (v + (b[i] as number))) / 2 + (w * ((fa[k] as number) + (fb[k] as number))) / 2;
+  });
 }
 
 function floatsFromBase64(text: string, what: string, length: number): Float32Array {
@@ -158,11 +171,14 @@ export function decodeHead(encoded: EncodedHead): ExpressionHead {
     if (l.inputs !== previous) throw new VisageError('INVALID_MODEL', `Expression head: layer ${k} takes ${l.inputs} inputs, the layer before gives ${previous}`);
     return { inputs: l.inputs, outputs: l.outputs, weights: floatsFromBase64(l.weights, `layer ${k} weights`, l.inputs * l.outputs), bias: floatsFromBase64(l.bias, `layer ${k} bias`, l.outputs) };
   });
+  if (!(encoded.faceApiWeight >= 0 && encoded.faceApiWeight <= 1)) throw new VisageError('INVALID_MODEL', `Expression head: faceApiWeight ${encoded.faceApiWeight} is not in [0, 1]`);
+  if (!encoded.labels.every((l) => (EXPRESSION_LABELS as readonly string[]).includes(l))) throw new VisageError('INVALID_MODEL', `Expression head: labels ${encoded.labels.join(', ')} are not face-api's`);
   const last = layers[layers.length - 1];
   if (!last || last.outputs !== encoded.labels.length) throw new VisageError('INVALID_MODEL', `Expression head: ${last?.outputs ?? 0} outputs for ${encoded.labels.length} labels`);
   return {
     labels: encoded.labels,
     blocks: encoded.blocks,
+    faceApiWeight: encoded.faceApiWeight,
     mean: floatsFromBase64(encoded.mean, 'mean', inputs),
     scale: floatsFromBase64(encoded.scale, 'scale', inputs),
     layers,
@@ -174,6 +190,7 @@ export function encodeHead(head: ExpressionHead, command: string): EncodedHead {
     command,
     labels: [...head.labels],
     blocks: [...head.blocks],
+    faceApiWeight: head.faceApiWeight,
     mean: floatsToBase64(head.mean),
     scale: floatsToBase64(head.scale),
     layers: head.layers.map((l) => ({ inputs: l.inputs, outputs: l.outputs, weights: floatsToBase64(l.weights), bias: floatsToBase64(l.bias) })),
