@@ -1,7 +1,8 @@
 /**
  * visage's own expression head: a small network (softmax regression or one hidden layer) over what
  * face-api's expression net computes for a face crop and its mirror image (see
- * src/models/expression/graph.ts for the features) and the 68 landmarks' shape. Trained by
+ * src/models/expression/graph.ts for the features) and the 68 landmarks' shape, its probabilities
+ * blended with face-api's own by the weight the head carries. Trained by
  * bench/train-expression-head.ts on the training part of FER2013's training set; the shipped
  * weights (weights.ts) name the command that made them.
  */
