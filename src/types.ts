@@ -61,11 +61,15 @@ export type Emotion = 'angry' | 'disgust' | 'fear' | 'happy' | 'sad' | 'surprise
 export const EMOTIONS: readonly Emotion[] = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
 
 /**
- * The emotion classifier: 'face-api' (default; its expression net on a 112x112 colour crop) or
- * 'human' (human's mini-Xception on a 64x64 grayscale crop, trained on FER2013).
+ * The emotion classifier: 'face-api' (its expression net on a 112x112 colour crop), 'human'
+ * (human's mini-Xception on a 64x64 grayscale crop, trained on FER2013), or 'visage' (visage's
+ * own head over face-api's expression features of the crop and its mirror image; see the README's
+ * expression table).
  */
-export type EmotionModel = 'face-api' | 'human';
-export const EMOTION_MODELS: readonly EmotionModel[] = ['face-api', 'human'];
+export type EmotionModel = 'face-api' | 'human' | 'visage';
+export const EMOTION_MODELS: readonly EmotionModel[] = ['face-api', 'human', 'visage'];
+/** The emotion classifier where none is named. */
+export const DEFAULT_EMOTION_MODEL: EmotionModel = 'face-api';
 /** The age/gender estimator: 'face-api' (default; its age/gender net) or 'faceres' (human's FaceRes, 224x224). */
 export type AgeGenderModel = 'face-api' | 'faceres';
 export const AGE_GENDER_MODELS: readonly AgeGenderModel[] = ['face-api', 'faceres'];
@@ -78,7 +82,7 @@ export interface AnalysisModels {
 
 /** The classifier choices of analyze (per call, or as instance defaults). */
 export interface ClassifierOptions {
-  /** Emotion classifier (default 'face-api'). */
+  /** Emotion classifier (default DEFAULT_EMOTION_MODEL). */
   emotionModel?: EmotionModel;
   /** Age/gender estimator (default 'face-api'). */
   ageGenderModel?: AgeGenderModel;

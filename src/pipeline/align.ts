@@ -97,6 +97,15 @@ export function attributeBox(landmarks: readonly Point[]): Box {
 }
 
 /**
+ * The crop the attribute classifiers (expression, age/gender) read: face-api classifies the
+ * landmarks' padded bounding box (its alignedRect), whole-image faces included; MTCNN's 5 points
+ * do not outline the face, so its detection box is used as it is.
+ */
+export function attributeCrop(image: Pixels, face: { box: Box; landmarks: readonly Point[] }): FloatImage | null {
+  return cropBox(image, face.landmarks.length === 68 ? attributeBox(face.landmarks) : face.box);
+}
+
+/**
  * The decoded image as the crop functions read it. Crops come straight from the 8-bit pixels
  * (the same values as from a float copy), so a photo is never converted to float as a whole:
  * for 1920x1280 that copy is 29 MB made and collected per image.

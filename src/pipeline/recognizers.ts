@@ -12,7 +12,7 @@ import path from 'node:path';
 import { VisageError } from '../errors.js';
 import type { Pixels } from '../image/warp.js';
 import { CALIBRATION, FUSION_WEIGHTS, type Calibration } from '../match/thresholds.js';
-import type { FloatImage } from '../models/common/preprocess.js';
+import { type FloatImage, mirror } from '../models/common/preprocess.js';
 import type { DescriptorNet } from '../models/descriptor/index.js';
 import type { EmbedderNet, EmbedderSpec } from '../models/embedder/index.js';
 import { MOBILEFACENET_INPUT_SIZE } from '../models/mobilefacenet/index.js';
@@ -27,18 +27,6 @@ export interface Recognizer {
   embed(pixels: Pixels, faces: readonly DetectedFace[]): Promise<(Float32Array | null)[]>;
   /** The calibrated threshold and confidence scale for a metric, where one is known. */
   calibration(metric: Metric): Calibration | null;
-}
-
-/** A crop mirrored left to right. */
-function mirror(image: FloatImage): FloatImage {
-  const { width, height, channels: c } = image;
-  const data = new Float32Array(image.data.length);
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++) {
-      const from = (y * width + x) * c;
-      data.set(image.data.subarray(from, from + c), (y * width + (width - 1 - x)) * c);
-    }
-  return { data, width, height, channels: c };
 }
 
 /**

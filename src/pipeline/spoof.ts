@@ -15,9 +15,8 @@ import { VisageError } from '../errors.js';
 import type { Box } from '../image/types.js';
 import type { Pixels } from '../image/warp.js';
 import { DTN_SPOOF_THRESHOLD, dtnCrop, dtnSquare } from '../models/antispoof-dtn/index.js';
-import type { FloatImage } from '../models/common/preprocess.js';
 import type { DetectedFace, SpoofModel, SpoofResult } from '../types.js';
-import { attributeBox, cropBox } from './align.js';
+import { attributeCrop } from './align.js';
 import type { ModelRegistry } from './models.js';
 
 export const SPOOF_MODELS: readonly SpoofModel[] = ['dtn', 'antispoof', 'liveness', 'ensemble'];
@@ -52,9 +51,7 @@ export function spoofSettings(options: { spoofModel?: SpoofModel; spoofThreshold
 }
 
 /** The crop human's networks get: the classifiers' crop (landmarks' padded box, or the box). */
-function humanCrop(pixels: Pixels, face: { box: Box; landmarks: readonly { x: number; y: number }[] }): FloatImage | null {
-  return cropBox(pixels, face.landmarks.length === 68 ? attributeBox(face.landmarks) : face.box);
-}
+const humanCrop = attributeCrop;
 
 /** `real` per face for each single model; null where no crop could be taken. */
 async function realScores(models: ModelRegistry, pixels: Pixels, faces: readonly DetectedFace[], model: Exclude<SpoofModel, 'ensemble'>): Promise<(number | null)[]> {

@@ -13,7 +13,8 @@ import { ModelRegistry } from './models.js';
 import { ACCURATE_PLANS, clipToImage, detectAccurate, type PassRunners } from './accurate.js';
 import { openGallery } from '../gallery/gallery.js';
 import type { Gallery, GalleryOptions } from '../gallery/types.js';
-import { asPixels, attributeBox, cropBox, type AlignMode } from './align.js';
+import { asPixels, attributeBox, attributeCrop, cropBox, type AlignMode } from './align.js';
+import { classifyWithHead } from '../models/expression-head/index.js';
 import { createRecognizer, type Recognizer } from './recognizers.js';
 import { checkPrefetch, pipelined } from './batch.js';
 import { assertReal, judgeFaces, spoofSettings } from './spoof.js';
@@ -21,9 +22,11 @@ import { analyzeVideo } from '../video/loop.js';
 import type { VideoFrameResult, VideoOptions, VideoSource } from '../video/types.js';
 import {
   AGE_GENDER_MODELS,
+  DEFAULT_EMOTION_MODEL,
   EMOTIONS,
   EMOTION_MODELS,
   type Action,
+  type Emotion,
   type AgeGenderModel,
   type AnalysisModels,
   type ClassifierOptions,
@@ -120,7 +123,7 @@ export class VisagePipeline implements Visage {
   constructor(private readonly options: VisageOptions = {}) {
     this.models = new ModelRegistry(options.threads);
     this.classifiers = {
-      emotionModel: oneOf(options.emotionModel, EMOTION_MODELS, 'face-api', 'emotionModel'),
+      emotionModel: oneOf(options.emotionModel, EMOTION_MODELS, DEFAULT_EMOTION_MODEL, 'emotionModel'),
       ageGenderModel: oneOf(options.ageGenderModel, AGE_GENDER_MODELS, 'face-api', 'ageGenderModel'),
     };
     this.align = oneOf(options.align, ['chip', 'box', 'rotate'] as const, 'chip', 'align');
@@ -424,13 +427,26 @@ export class VisagePipeline implements Visage {
   }
 
   /** Emotion probabilities in EMOTIONS order from the chosen classifier. */
-  private async emotions(model: EmotionModel, crops: readonly FloatImage[]): Promise<Record<(typeof EMOTIONS)[number], number>[]> {
+  private async emotions(model: EmotionModel, faces: readonly { crop: FloatImage; landmarks: readonly Point[] }[]): Promise<Record<Emotion, number>[]> {
+    const crops = faces.map((f) => f.crop);
     if (model === 'human') {
       // human's labels are visage's, in the same order (checked by a test).
       return (await (await this.models.humanEmotion()).predictBatch(crops)).map((e) => ({ ...e.probabilities }));
     }
+    if (model === 'visage') {
+      const [net, head] = await Promise.all([this.models.expression(), this.models.expressionHead()]);
+      // A head reading geometry needs 68 points; MTCNN's faces carry 5, so the landmark net gives them from the crop.
+      const missing = head.blocks.includes('geometry') ? faces.filter((f) => f.landmarks.length !== 68) : [];
+      const found = missing.length ? await (await this.models.landmarks()).predictBatch(missing.map((f) => f.crop)) : [];
+      const points = new Map(missing.map((f, k) => [f, found[k] as Point[]]));
+      const probabilities = await classifyWithHead(net, head, faces.map((f) => {
+        const landmarks = points.get(f) ?? f.landmarks;
+        return { crop: f.crop, landmarks, box: attributeBox(landmarks) };
+      }));
+      return probabilities.map((p) => Object.fromEntries(EMOTIONS.map((k) => [k, p[head.labels.indexOf(k)] as number])) as Record<Emotion, number>);
+    }
     const expressions = await (await this.models.expression()).predictBatch(crops);
-    return expressions.map((e) => Object.fromEntries(EMOTIONS.map((k) => [k, e[k]])) as Record<(typeof EMOTIONS)[number], number>);
+    return expressions.map((e) => Object.fromEntries(EMOTIONS.map((k) => [k, e[k]])) as Record<Emotion, number>);
   }
 
   private async ageGender(model: AgeGenderModel, crops: readonly FloatImage[]): Promise<{ age: number; gender: { woman: number; man: number } }[]> {
@@ -443,15 +459,13 @@ export class VisagePipeline implements Visage {
    * anti-spoofing check's judgement of every face where it ran, is used rather than judged again.
    */
   private async classify(decoded: Decoded, faces: readonly DetectedFace[], actions: readonly Action[], classifiers: Required<ClassifierOptions>, spoofOptions: SpoofOptions = {}, judged?: readonly (SpoofResult | null)[]): Promise<FaceAnalysis[]> {
-    // face-api classifies the landmarks' padded bounding box (its alignedRect), whole-image faces
-    // included; MTCNN's 5 points do not outline the face, so its detection box is used as it is.
-    const crops = faces.map((f) => cropBox(decoded.pixels, f.landmarks.length === 68 ? attributeBox(f.landmarks) : f.box));
+    const crops = faces.map((f) => attributeCrop(decoded.pixels, f));
     const usable = faces.map((f, i) => ({ f, i, crop: crops[i] })).filter((x): x is { f: DetectedFace; i: number; crop: FloatImage } => x.crop !== null);
     const images = usable.map((x) => x.crop);
     const wantEmotion = actions.includes('emotion');
     const wantAgeGender = actions.includes('age') || actions.includes('gender');
     const [expressions, ageGender, spoof] = await Promise.all([
-      wantEmotion ? this.emotions(classifiers.emotionModel, images) : null,
+      wantEmotion ? this.emotions(classifiers.emotionModel, usable.map((x) => ({ crop: x.crop, landmarks: x.f.landmarks }))) : null,
       wantAgeGender ? this.ageGender(classifiers.ageGenderModel, images) : null,
       actions.includes('spoof') ? (judged ?? judgeFaces(this.models, decoded.pixels, faces, spoofSettings(spoofOptions))) : null,
     ]);

@@ -56,6 +56,30 @@ describe('emotionModel: human', () => {
   });
 });
 
+describe('emotionModel: visage', () => {
+  test("the smiling faces in the face-api samples come out happy with visage's head", async () => {
+    const smiling: [number, number, number][] = [[1, 1577, 320], [3, 1185, 365], [3, 1600, 430], [4, 1350, 265], [6, 760, 475]];
+    for (const [i, x, y] of smiling) {
+      const { faces } = await visage.analyze(sample(i), { actions: ['emotion'], emotionModel: 'visage' });
+      const face = faces.find((f) => contains(f.box, x, y));
+      assert.ok(face, `sample${i}: no face at (${x}, ${y})`);
+      assert.deepEqual(face.models, { emotion: 'visage' });
+      assert.equal(face.dominantEmotion, 'happy', `sample${i} (${x}, ${y}): ${JSON.stringify(face.emotion)}`);
+    }
+  });
+
+  test("MTCNN's five-point faces get the 68 landmarks the head's geometry reads", async () => {
+    const { faces } = await visage.analyze(sample(1), { actions: ['emotion'], emotionModel: 'visage', detector: 'mtcnn' });
+    assert.ok(faces.length > 0, 'MTCNN found no face');
+    for (const face of faces) {
+      const sum = Object.values(face.emotion ?? {}).reduce((s, p) => s + p, 0);
+      assert.ok(Math.abs(sum - 1) < 1e-4, `probabilities sum to ${sum}`);
+    }
+    const laughing = faces.find((f) => contains(f.box, 1577, 320));
+    assert.equal(laughing?.dominantEmotion, 'happy', JSON.stringify(laughing?.emotion));
+  });
+});
+
 describe('ageGenderModel: faceres', () => {
   test('plausible age and gender on sample1 (three women in their twenties or thirties), equal to human\'s model on TF.js', async () => {
     const { faces } = await visage.analyze(sample(1), { actions: ['age', 'gender'], ageGenderModel: 'faceres' });

@@ -83,10 +83,15 @@ export type FeatureExtractorVariant = 'full' | 'tiny';
  * Takes the normalised NCHW input, returns [N, C] features.
  */
 export function faceFeatureExtractor(g: GraphBuilder, x: string, weights: WeightMap, variant: FeatureExtractorVariant): string {
+  return poolToFeatures(g, faceFeatureMap(g, x, weights, variant), variant === 'full' ? 7 : 14);
+}
+
+/** The backbone's last feature map before its pool: NCHW [N, 256, 7, 7] ('full') or [N, 128, 14, 14] ('tiny'). */
+export function faceFeatureMap(g: GraphBuilder, x: string, weights: WeightMap, variant: FeatureExtractorVariant): string {
   const blocks = variant === 'full' ? 4 : 3;
   let out = x;
   for (let b = 0; b < blocks; b++) out = denseBlock(g, out, weights, `dense${b}`, blocks, b === 0);
-  return poolToFeatures(g, out, variant === 'full' ? 7 : 14);
+  return out;
 }
 
 /**

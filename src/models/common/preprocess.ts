@@ -193,3 +193,16 @@ export function crop(src: FloatImage, box: Box): FloatImage {
   }
   return { data: out, width: box.width, height: box.height, channels: c };
 }
+
+/** A crop mirrored left to right. */
+export function mirror(image: FloatImage): FloatImage {
+  const { width, height, channels: c } = image;
+  const data = new Float32Array(image.data.length);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const from = (y * width + x) * c;
+      data.set(image.data.subarray(from, from + c), (y * width + (width - 1 - x)) * c);
+    }
+  return { data, width, height, channels: c };
+}
+

@@ -1,2 +1,2 @@
 export { EXPRESSION_LABELS, createExpressionNet } from './net.js';
-export type { ExpressionLabel, ExpressionNet, ExpressionOptions, Expressions } from './net.js';
+export type { ExpressionDetail, ExpressionLabel, ExpressionNet, ExpressionOptions, Expressions } from './net.js';

@@ -10,7 +10,7 @@ import {
   runCrops,
 } from '../common/feature-extractor.js';
 import type { FloatImage } from '../common/preprocess.js';
-import { GRAPH_VERSION, LOGITS_OUTPUT, PROBABILITIES_OUTPUT, build } from './graph.js';
+import { FEATURES_OUTPUT, GRAPH_VERSION, GRID_OUTPUT, LOGITS_OUTPUT, PROBABILITIES_OUTPUT, build } from './graph.js';
 
 /** visage's names for face-api's classes, in the network's output order. */
 export const EXPRESSION_LABELS = ['neutral', 'happy', 'sad', 'angry', 'fear', 'disgust', 'surprise'] as const;
@@ -27,11 +27,24 @@ export interface ExpressionOptions {
   maxBatch?: number;
 }
 
+/** Everything the net computes for one crop (see graph.ts for the outputs). */
+export interface ExpressionDetail {
+  expressions: Expressions;
+  /** Pre-softmax scores in EXPRESSION_LABELS order. */
+  logits: Float32Array;
+  /** The pooled 256 features. */
+  features: Float32Array;
+  /** The last map pooled over a 3x3 grid (2,304 values). */
+  grid: Float32Array;
+}
+
 export interface ExpressionNet {
   /** Expression probabilities of one face crop. */
   predict(faceCrop: FloatImage): Promise<Expressions>;
   /** {@link ExpressionNet.predict} for many crops in batched network calls. */
   predictBatch(faceCrops: readonly FloatImage[]): Promise<Expressions[]>;
+  /** Probabilities, logits and features of many crops. */
+  describeBatch(faceCrops: readonly FloatImage[]): Promise<ExpressionDetail[]>;
   /** The network alone: NHWC [n, 112, 112, 3] (0..255) → logits and probabilities, each [n, 7]. */
   forwardRaw(nhwcBatch: Tensor): Promise<{ logits: Tensor; probabilities: Tensor }>;
 }
@@ -59,6 +72,15 @@ export async function createExpressionNet(engine: Engine, options: ExpressionOpt
 
   return {
     predictBatch,
+    async describeBatch(faceCrops) {
+      const outputs = await runCrops(model, faceCrops, maxBatch);
+      return outputs.map((out) => ({
+        expressions: toExpressions((out[PROBABILITIES_OUTPUT] as Tensor).data),
+        logits: (out[LOGITS_OUTPUT] as Tensor).data,
+        features: (out[FEATURES_OUTPUT] as Tensor).data,
+        grid: (out[GRID_OUTPUT] as Tensor).data,
+      }));
+    },
     async predict(faceCrop) {
       return (await predictBatch([faceCrop]))[0] as Expressions;
     },

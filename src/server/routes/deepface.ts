@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { VisageError } from '../../errors.js';
 import { decodeImage } from '../../image/index.js';
 import { renderAnalysis, renderVerification } from '../../render/index.js';
-import { AGE_GENDER_MODELS, EMOTION_MODELS, type Action, type AgeGenderModel, type Box, type DetectMode, type DetectorName, type EmotionModel, type FaceAnalysis, type FaceInput, type Metric, type SpoofModel, type SpoofOptions } from '../../types.js';
+import { AGE_GENDER_MODELS, DEFAULT_EMOTION_MODEL, EMOTION_MODELS, type Action, type AgeGenderModel, type Box, type DetectMode, type DetectorName, type EmotionModel, type FaceAnalysis, type FaceInput, type Metric, type SpoofModel, type SpoofOptions } from '../../types.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
 import { requestImageBytes, type RequestImage } from '../images.js';
@@ -307,7 +307,7 @@ export function deepfaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
       body: bodySchema(['img'], {
         ...maxFacesField,
         actions: { type: 'array', items: { type: 'string' }, description: 'Any of emotion, age, gender, spoof (default emotion, age, gender)' },
-        emotion_model: { type: 'string', enum: [...EMOTION_MODELS], description: "Emotion classifier: face-api or human (default: the service's, face-api)" },
+        emotion_model: { type: 'string', enum: [...EMOTION_MODELS], description: `Emotion classifier: face-api, human or visage (default: the service's, ${DEFAULT_EMOTION_MODEL})` },
         age_gender_model: { type: 'string', enum: [...AGE_GENDER_MODELS], description: "Age/gender estimator: face-api or faceres (default: the service's, face-api)" },
       }),
       response: {
