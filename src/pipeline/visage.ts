@@ -199,7 +199,8 @@ export class VisagePipeline implements Visage {
     const minScore = options.minScore;
     switch (detector) {
       case 'ssd':
-        return (await this.models.ssd()).detect(image, minScore === undefined ? {} : { minScore });
+        // A thumbnail or face crop runs at 256, not enlarged to 512 (accurate mode's tiles keep 512).
+        return (await this.models.ssd()).detect(image, { inputSize: 'fit', ...(minScore === undefined ? {} : { minScore }) });
       case 'tiny':
         return (await this.models.tiny()).detect(image, {
           ...(minScore === undefined ? {} : { minScore }),
