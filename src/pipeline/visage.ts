@@ -109,7 +109,7 @@ interface Decoded {
 export class VisagePipeline implements Visage {
   private readonly models: ModelRegistry;
   private readonly align: AlignMode;
-  private readonly averageMirror: boolean;
+  private readonly averageMirror: boolean | undefined;
   private readonly recognizer: Recognizer;
 
   private readonly classifiers: Required<ClassifierOptions>;
@@ -121,8 +121,9 @@ export class VisagePipeline implements Visage {
       ageGenderModel: oneOf(options.ageGenderModel, AGE_GENDER_MODELS, 'face-api', 'ageGenderModel'),
     };
     this.align = oneOf(options.align, ['chip', 'box', 'rotate'] as const, 'chip', 'align');
-    this.averageMirror = options.averageMirror ?? true;
-    if (typeof this.averageMirror !== 'boolean') throw invalid('a boolean', 'averageMirror', options.averageMirror);
+    // Undefined: each recogniser's measured default (createRecognizer).
+    this.averageMirror = options.averageMirror;
+    if (this.averageMirror !== undefined && typeof this.averageMirror !== 'boolean') throw invalid('a boolean', 'averageMirror', options.averageMirror);
     this.recognizer = createRecognizer(options.recognizer ?? DEFAULT_RECOGNIZER, this.models, this.align, this.averageMirror);
   }
 
