@@ -8,6 +8,7 @@
  *   node --import tsx bench/lfw.ts [folder] [--detector ssd|tiny|mtcnn|haar|none|all]
  *     [--recognizer dlib,mobilefacenet,fusion] [--fuse] [--embeddings cache.json]
  *     [--align MODE] [--limit N] [--min-score S] [--pad P] [--calibrate] [--json out.json] [--threads N]
+ *     [--in-flight N] [--mirror on|off]
  *
  * `--recognizer` takes a comma-separated list (default: the library's default); each is run on
  * every image. `--fuse` (with dlib and mobilefacenet both listed) also scores the fusion from the
@@ -24,6 +25,9 @@
  * `--min-score S` passes a detection score threshold to the detector (default: its own);
  * `--pad P` surrounds each image with P black pixels before it goes in (an experiment: SSD misses
  * many faces that fill an LFW frame, and finds them with some margin around).
+ * `--in-flight N` keeps N images in represent at once (default 1; 2 keeps both cores of a
+ * 2-core machine busy, as a caller embedding many images would); `--mirror` sets createVisage's
+ * averageMirror (default: the library's).
  * Progress goes to stderr, the table to stdout.
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -66,6 +70,8 @@ const { values: args, positionals } = parseArgs({
     recognizer: { type: 'string' },
     fuse: { type: 'boolean', default: false },
     embeddings: { type: 'string' },
+    'in-flight': { type: 'string' },
+    mirror: { type: 'string' },
   },
 });
 
@@ -89,6 +95,9 @@ const align = args.align as VisageOptions['align'];
 const alignLabel = align ?? 'default';
 const limit = positiveInteger(args.limit, '--limit');
 const threads = positiveInteger(args.threads, '--threads');
+const inFlight = positiveInteger(args['in-flight'], '--in-flight') ?? 1;
+if (args.mirror !== undefined && args.mirror !== 'on' && args.mirror !== 'off') fail(`Expected on or off for --mirror but received ${JSON.stringify(args.mirror)}`);
+const mirror = args.mirror === undefined ? undefined : args.mirror === 'on';
 const pad = args.pad === undefined ? 0 : (positiveInteger(args.pad, '--pad') as number);
 const minScore = args['min-score'] === undefined ? undefined : Number(args['min-score']);
 if (minScore !== undefined && !(minScore > 0 && minScore < 1)) fail(`Expected a number in (0, 1) for --min-score but received ${JSON.stringify(args['min-score'])}`);
@@ -205,21 +214,27 @@ type EmbeddingCache = Record<string, { seconds: number; images: Record<string, E
 const cache: EmbeddingCache = args.embeddings ? await readFile(args.embeddings, 'utf8').then((t) => JSON.parse(t) as EmbeddingCache, () => ({})) : {};
 
 async function embedAll(visage: Visage, detector: DetectorName, recognizer: RecognizerName | undefined, files: readonly string[]): Promise<{ embedded: Map<string, Embedded>; seconds: number }> {
-  const key = [detector, recognizer ?? 'default', alignLabel, pad, minScore ?? ''].join('/');
+  const key = [detector, recognizer ?? 'default', alignLabel, pad, minScore ?? '', mirror ?? ''].join('/');
   const kept = cache[key];
   if (kept && files.every((f) => kept.images[f])) return { embedded: new Map(files.map((f) => [f, kept.images[f] as Embedded])), seconds: kept.seconds };
   const embedded = new Map<string, Embedded>();
   const started = performance.now();
   // Every LFW image is 250x250, the subject at its centre.
   const size = { width: 250 + 2 * pad, height: 250 + 2 * pad };
-  for (const [i, file] of files.entries()) {
-    embedded.set(file, await embedImage(visage, path.join(folder, 'images', file), detector, recognizer, size));
-    if ((i + 1) % 200 === 0 || i + 1 === files.length) {
-      const seconds = (performance.now() - started) / 1000;
-      const missed = [...embedded.values()].filter((e) => e.notDetected).length;
-      process.stderr.write(`${detector}/${recognizer ?? 'default'}/${alignLabel}: ${i + 1}/${files.length} images, ${((i + 1) / seconds).toFixed(1)} img/s, not detected ${missed}\n`);
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const file = files[next++] as string;
+      embedded.set(file, await embedImage(visage, path.join(folder, 'images', file), detector, recognizer, size));
+      const done = embedded.size;
+      if (done % 200 === 0 || done === files.length) {
+        const seconds = (performance.now() - started) / 1000;
+        const missed = [...embedded.values()].filter((e) => e.notDetected).length;
+        process.stderr.write(`${detector}/${recognizer ?? 'default'}/${alignLabel}: ${done}/${files.length} images, ${(done / seconds).toFixed(1)} img/s, not detected ${missed}\n`);
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
   const seconds = (performance.now() - started) / 1000;
   if (args.embeddings) {
     cache[key] = { seconds, images: Object.fromEntries(embedded) };
@@ -327,7 +342,7 @@ const files = [...new Set(folds.flat().flatMap((p) => [imageFile(p.a), imageFile
 process.stderr.write(`${folder}: ${folds.length} folds, ${folds.reduce((s, f) => s + f.length, 0)} pairs, ${files.length} images\n`);
 
 const recognizers: (RecognizerName | undefined)[] = args.recognizer === undefined ? [undefined] : args.recognizer.split(',').map((r) => r.trim() as RecognizerName);
-const visage = await createVisage({ ...(align === undefined ? {} : { align }), ...(threads === undefined ? {} : { threads }) }).catch((error: unknown) =>
+const visage = await createVisage({ ...(align === undefined ? {} : { align }), ...(threads === undefined ? {} : { threads }), ...(mirror === undefined ? {} : { averageMirror: mirror }) }).catch((error: unknown) =>
   fail(error instanceof Error ? error.message : String(error)),
 );
 const reports: DetectorReport[] = [];

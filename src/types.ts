@@ -98,10 +98,12 @@ export interface VisageOptions extends ClassifierOptions {
    */
   align?: 'chip' | 'box' | 'rotate';
   /**
-   * Embed each face as the mean of its descriptor and its mirror image's (default true): a
-   * steadier embedding, +0.2-0.3 points on LFW, for twice the descriptor's (small) cost. Set
-   * false, with align 'box', for face-api's embeddings (to a cosine of about 0.9994: visage runs
-   * the descriptor's full-precision weights, face-api the same weights quantised to 8 bits).
+   * Embed each face as the mean of its embedding and its mirror image's, for twice the network's
+   * cost. Default: where it pays on LFW (bench/mirror.ts): dlib and MobileFaceNet alone average
+   * (+0.20 and +0.13 points), the fusion averages dlib's part only (MobileFaceNet's mirror did
+   * not help it), a user's model averages. true or false sets every network. Set false, with
+   * align 'box', for face-api's embeddings (to a cosine of about 0.9994: visage runs the
+   * descriptor's full-precision weights, face-api the same weights quantised to 8 bits).
    */
   averageMirror?: boolean;
   /**

@@ -63,7 +63,7 @@ function decodeEntry(entry: ManifestEntry, bytes: Buffer, offset: number): { ten
   return { tensor: { name: entry.name, shape: entry.shape, data }, size };
 }
 
-async function decodeGroups(groups: ManifestGroup[], dir: string, source: string): Promise<WeightMap> {
+async function decodeGroups(groups: ManifestGroup[], dir: string, source: string, only?: ReadonlySet<string>): Promise<WeightMap> {
   const weights: WeightMap = new Map();
   for (const group of groups) {
     const shards = await Promise.all(
@@ -84,6 +84,10 @@ async function decodeGroups(groups: ManifestGroup[], dir: string, source: string
       if (!Number.isFinite(need) || offset + need > bytes.length) {
         throw new VisageError('INVALID_MODEL', `${source}: weight ${entry.name} needs bytes ${offset}..${offset + need} but the shards hold only ${bytes.length} (truncated or mismatched weight file)`);
       }
+      if (only && !only.has(entry.name)) {
+        offset += need;
+        continue;
+      }
       const { tensor, size } = decodeEntry(entry, bytes, offset);
       weights.set(entry.name, tensor);
       offset += size;
@@ -95,10 +99,10 @@ async function decodeGroups(groups: ManifestGroup[], dir: string, source: string
   return weights;
 }
 
-/** Reads a face-api `*-weights_manifest.json` and its shards. */
-export async function readFaceApiWeights(manifestPath: string): Promise<WeightMap> {
+/** Reads a face-api `*-weights_manifest.json` and its shards; with `only`, decodes just those weights. */
+export async function readFaceApiWeights(manifestPath: string, only?: readonly string[]): Promise<WeightMap> {
   const groups = JSON.parse(await readFile(manifestPath, 'utf8')) as ManifestGroup[];
-  return decodeGroups(groups, path.dirname(manifestPath), manifestPath);
+  return decodeGroups(groups, path.dirname(manifestPath), manifestPath, only && new Set(only));
 }
 
 /** The files a face-api manifest's weights come from: the manifest and its shards (the disk cache keys on them). */

@@ -160,19 +160,24 @@ function onnxRecognizer(spec: OnnxRecognizer, models: ModelRegistry, averageMirr
   return new CropRecognizer(name, () => models.embedder(embedder), crop, averageMirror, calibration);
 }
 
-/** Builds the recogniser an option names. */
-export function createRecognizer(option: RecognizerOption, models: ModelRegistry, align: AlignMode, averageMirror: boolean): Recognizer {
-  if (typeof option === 'object' && option !== null) return onnxRecognizer(option, models, averageMirror);
-  const dlib = () => new DlibRecognizer(models.descriptor, align, averageMirror);
-  const mobile = () =>
-    new CropRecognizer('mobilefacenet-192', models.mobileFaceNet, arcface(MOBILEFACENET_INPUT_SIZE), averageMirror, builtinCalibration('mobilefacenet-192'));
+/**
+ * Builds the recogniser an option names. Where `averageMirror` is not given, each network
+ * averages with the mirror image where that paid on lfw-dev (bench/mirror.ts, 3,000 pairs):
+ * alone, both do (dlib +0.20 points, MobileFaceNet +0.13); in the fusion, dlib's does and
+ * MobileFaceNet's does not (99.43% without it against 99.37% with it, for 2.4 ms less per face).
+ */
+export function createRecognizer(option: RecognizerOption, models: ModelRegistry, align: AlignMode, averageMirror?: boolean): Recognizer {
+  if (typeof option === 'object' && option !== null) return onnxRecognizer(option, models, averageMirror ?? true);
+  const dlib = () => new DlibRecognizer(models.descriptor, align, averageMirror ?? true);
+  const mobile = (withMirror = averageMirror ?? true) =>
+    new CropRecognizer('mobilefacenet-192', models.mobileFaceNet, arcface(MOBILEFACENET_INPUT_SIZE), withMirror, builtinCalibration('mobilefacenet-192'));
   switch (option) {
     case 'dlib':
       return dlib();
     case 'mobilefacenet':
       return mobile();
     case 'fusion':
-      return new FusionRecognizer(dlib(), mobile());
+      return new FusionRecognizer(dlib(), mobile(averageMirror ?? false));
     default:
       throw invalid("'dlib', 'mobilefacenet', 'fusion' or { onnx, inputSize, … }", 'recognizer', option);
   }

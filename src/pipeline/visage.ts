@@ -115,7 +115,7 @@ interface Decoded {
 export class VisagePipeline implements Visage {
   private readonly models: ModelRegistry;
   private readonly align: AlignMode;
-  private readonly averageMirror: boolean;
+  private readonly averageMirror: boolean | undefined;
   private readonly recognizer: Recognizer;
 
   private readonly classifiers: Required<ClassifierOptions>;
@@ -127,8 +127,9 @@ export class VisagePipeline implements Visage {
       ageGenderModel: oneOf(options.ageGenderModel, AGE_GENDER_MODELS, 'face-api', 'ageGenderModel'),
     };
     this.align = oneOf(options.align, ['chip', 'box', 'rotate'] as const, 'chip', 'align');
-    this.averageMirror = options.averageMirror ?? true;
-    if (typeof this.averageMirror !== 'boolean') throw invalid('a boolean', 'averageMirror', options.averageMirror);
+    // Undefined: each recogniser's measured default (createRecognizer).
+    this.averageMirror = options.averageMirror;
+    if (this.averageMirror !== undefined && typeof this.averageMirror !== 'boolean') throw invalid('a boolean', 'averageMirror', options.averageMirror);
     this.recognizer = createRecognizer(options.recognizer ?? DEFAULT_RECOGNIZER, this.models, this.align, this.averageMirror);
   }
 
@@ -205,7 +206,8 @@ export class VisagePipeline implements Visage {
     const minScore = options.minScore;
     switch (detector) {
       case 'ssd':
-        return (await this.models.ssd()).detect(image, minScore === undefined ? {} : { minScore });
+        // A thumbnail or face crop runs at 256, not enlarged to 512 (accurate mode's tiles keep 512).
+        return (await this.models.ssd()).detect(image, { inputSize: 'fit', ...(minScore === undefined ? {} : { minScore }) });
       case 'tiny':
         return (await this.models.tiny()).detect(image, {
           ...(minScore === undefined ? {} : { minScore }),

@@ -5,12 +5,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Engine } from '../../src/engine/index.js';
+import sharp from 'sharp';
+import { Engine, readFaceApiWeights, weight } from '../../src/engine/index.js';
+import { faceApiManifest } from '../../src/models/common/packaged.js';
 import { isVisageError } from '../../src/errors.js';
 import { loadImage, type Box, type RgbImage } from '../../src/image/index.js';
 import { iou, nonMaxSuppression, squareToSource } from '../../src/models/common/boxes.js';
 import { rgbToSquareInput, toFloatImage, toSquareInput } from '../../src/models/common/preprocess.js';
-import { SSD_ANCHORS, SSD_INPUT_SIZE, createSsdDetector, type SsdDetector, type SsdOptions } from '../../src/models/ssd/index.js';
+import { SSD_ANCHORS, SSD_INPUT_SIZE, SSD_SMALL_INPUT_SIZE, createSsdDetector, ssdAnchorCount, ssdAnchors, type SsdDetector, type SsdOptions } from '../../src/models/ssd/index.js';
 import { loadFaceApiReference, type FaceApiReference } from '../reference/faceapi.js';
 import { tf } from '../reference/tfjs-wasm.js';
 import { HUMAN_SAMPLES, SAMPLE_IMAGES, assertSameDetections, maxAbsDiff, sampleName, takeData } from './helpers.js';
@@ -138,6 +140,59 @@ describe('SSD MobileNetV1 detection', () => {
     const image = images.get(SAMPLE_IMAGES[0] as string) as RgbImage;
     for (const options of [{ minScore: 0 }, { minScore: 1 }, { minScore: Number.NaN }, { maxResults: 0 }, { maxResults: 1.5 }]) {
       await assert.rejects(ssd.detect(image, options), (err) => isVisageError(err, 'INVALID_ARGUMENT'), JSON.stringify(options));
+    }
+  });
+});
+
+describe('SSD MobileNetV1 at a smaller input', () => {
+  test("the anchor generator gives the manifest's anchors at 512", async () => {
+    const manifest = weight(await readFaceApiWeights(faceApiManifest('ssd_mobilenetv1_model')), 'Output/extra_dim').data;
+    const { centre, size } = ssdAnchors(SSD_INPUT_SIZE);
+    assert.equal(ssdAnchorCount(SSD_INPUT_SIZE), SSD_ANCHORS);
+    assert.equal(centre.length, SSD_ANCHORS * 2);
+    let centreDiff = 0;
+    let sizeDiff = 0;
+    for (let i = 0; i < SSD_ANCHORS; i++) {
+      for (let k = 0; k < 2; k++) {
+        const lo = manifest[i * 4 + k] as number;
+        const hi = manifest[i * 4 + k + 2] as number;
+        centreDiff = Math.max(centreDiff, Math.abs((lo + hi) / 2 - (centre[i * 2 + k] as number)));
+        sizeDiff = Math.max(sizeDiff, Math.abs(hi - lo - (size[i * 2 + k] as number)));
+      }
+    }
+    assert.ok(centreDiff < 1e-6 && sizeDiff < 1e-4, `centre ${centreDiff}, size ${sizeDiff}`);
+    // At 256 the grids are 16, 8, 4, 2, 1, 1 and every anchor keeps its size in pixels.
+    assert.equal(ssdAnchorCount(256), 16 * 16 * 3 + (64 + 16 + 4 + 1 + 1) * 6);
+    assert.equal(ssdAnchors(256).size[0], (size[0] as number) * 2);
+  });
+
+  test("'fit' finds the faces of a small image where 512 does, and runs at 256", async () => {
+    // A face of sample1 as a 250-pixel thumbnail (an LFW-like portrait).
+    const full = images.get(SAMPLE_IMAGES[0] as string) as RgbImage;
+    const [face] = await ssd.detect(full);
+    assert.ok(face);
+    const side = Math.round(Math.max(face.box.width, face.box.height) * 2.2);
+    const left = Math.max(0, Math.round(face.box.x + face.box.width / 2 - side / 2));
+    const top = Math.max(0, Math.round(face.box.y + face.box.height / 2 - side / 2));
+    const region = { left, top, width: Math.min(side, full.width - left), height: Math.min(side, full.height - top) };
+    const { data, info } = await sharp(full.data, { raw: { width: full.width, height: full.height, channels: 3 } }).extract(region).resize(250, 250, { fit: 'inside' }).raw().toBuffer({ resolveWithObject: true });
+    const thumb: RgbImage = { data: new Uint8Array(data), width: info.width, height: info.height };
+    const at512 = await ssd.detect(thumb);
+    const fit = await ssd.detect(thumb, { inputSize: 'fit' });
+    assert.equal(at512.length, 1);
+    assert.equal(fit.length, 1);
+    const overlap = iou((at512[0] as { box: Box }).box, (fit[0] as { box: Box }).box);
+    assert.ok(overlap > 0.75, `IoU ${overlap}`);
+    const raw = await ssd.forwardRaw(rgbToSquareInput(thumb, SSD_SMALL_INPUT_SIZE).input.data, SSD_SMALL_INPUT_SIZE);
+    assert.equal(raw.scores.length, ssdAnchorCount(SSD_SMALL_INPUT_SIZE));
+    // A photo larger than 256 runs at 512 as before.
+    assert.deepEqual(await ssd.detect(full, { inputSize: 'fit' }), await ssd.detect(full));
+  });
+
+  test('rejects an input side that is not a multiple of 32 from 128 to 512', async () => {
+    const image = images.get(SAMPLE_IMAGES[0] as string) as RgbImage;
+    for (const inputSize of [100, 544, 250]) {
+      await assert.rejects(ssd.detect(image, { inputSize }), (err) => isVisageError(err, 'INVALID_ARGUMENT'), String(inputSize));
     }
   });
 });

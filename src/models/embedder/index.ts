@@ -47,7 +47,7 @@ async function modelBytes(file: string): Promise<Uint8Array> {
 }
 
 /** The TFLite conversion's version in the disk-cache key: bump it whenever the converted graph changes. */
-const TFLITE_GRAPH_VERSION = 2;
+const TFLITE_GRAPH_VERSION = 3;
 
 /**
  * Loads an embedding network and checks it against its declared input on one blank crop, so a
@@ -82,14 +82,15 @@ export async function createEmbedderNet(engine: Engine, spec: EmbedderSpec): Pro
         throw new VisageError('INVALID_ARGUMENT', `Expected ${size}x${size}x3 crops for ${spec.file} but received ${crop.width}x${crop.height}x${crop.channels}`);
       }
       const base = n * perFace;
+      const src = crop.data;
+      const { mean, std } = spec;
+      // Where each channel of a pixel goes: interleaved (NHWC) or planar (NCHW).
+      const [pixelStep, planeStep] = spec.layout === 'nhwc' ? [3, 1] : [1, size * size];
       for (let i = 0; i < size * size; i++) {
-        const src = crop.data;
-        const values = [src[i * 3 + r] as number, src[i * 3 + g] as number, src[i * 3 + b] as number];
-        for (let k = 0; k < 3; k++) {
-          const v = ((values[k] as number) - spec.mean) / spec.std;
-          if (spec.layout === 'nhwc') data[base + i * 3 + k] = v;
-          else data[base + k * size * size + i] = v;
-        }
+        const o = base + i * pixelStep;
+        data[o] = ((src[i * 3 + r] as number) - mean) / std;
+        data[o + planeStep] = ((src[i * 3 + g] as number) - mean) / std;
+        data[o + 2 * planeStep] = ((src[i * 3 + b] as number) - mean) / std;
       }
     });
     const dims = spec.layout === 'nhwc' ? [crops.length, size, size, 3] : [crops.length, 3, size, size];

@@ -14,17 +14,23 @@ export interface SsdOptions {
   minScore?: number;
   /** Keep at most this many faces, best first (default 100). */
   maxResults?: number;
+  /**
+   * Side of the network's square input: 512 (default, face-api's), a multiple of 32 from 128 to
+   * 512, or 'fit': 256 for an image no larger than that (a thumbnail or a face crop such as
+   * LFW's 250x250), which 512 would only enlarge, at a quarter of the cost; 512 otherwise.
+   */
+  inputSize?: number | 'fit';
 }
 
 /** Raw network outputs for n images, row-major. */
 export interface SsdRawOutput {
-  /** [n, 5118, 4] box encodings (ty, tx, th, tw). */
+  /** [n, A, 4] (A = 5118 at 512) box encodings (ty, tx, th, tw). */
   boxEncodings: Float32Array;
-  /** [n, 5118, 3] class logits (before the sigmoid). */
+  /** [n, A, 3] class logits (before the sigmoid). */
   classLogits: Float32Array;
-  /** [n, 5118, 4] decoded boxes (ymin, xmin, ymax, xmax), relative to the square input. */
+  /** [n, A, 4] decoded boxes (ymin, xmin, ymax, xmax), relative to the square input. */
   boxes: Float32Array;
-  /** [n, 5118] face scores. */
+  /** [n, A] face scores. */
   scores: Float32Array;
 }
 
@@ -35,8 +41,8 @@ export interface SsdDetector {
   /** Faces in many images, run in batches; same results as one detect() per image. */
   detectBatch(images: readonly RgbImage[], options?: SsdOptions): Promise<Detection[][]>;
   /**
-   * The network alone on prepared inputs: NHWC [n, 512, 512, 3], values 0..255 (padded and
-   * resized), n inferred from the length.
+   * The network alone on prepared inputs: NHWC [n, size, size, 3] (size 512 by default), values
+   * 0..255 (padded and resized), n inferred from the length.
    */
-  forwardRaw(nhwc: Float32Array): Promise<SsdRawOutput>;
+  forwardRaw(nhwc: Float32Array, size?: number): Promise<SsdRawOutput>;
 }
