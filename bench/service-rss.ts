@@ -4,13 +4,12 @@
  * clients at once, rotating through the routes a service gets (DeepFace verify / represent /
  * analyze, the seed's emotion route, gallery enrolment and recognition), on face crops and whole
  * group photos that ship with face-api. The serving process's RSS (VmRSS) and peak (VmHWM) are
- * read from /proc after the warm-up and at every quarter (on Linux the launcher starts the CLI as
- * its child, see bin/visage.js: the child is measured). `VISAGE_NO_RELAUNCH=1` runs it as one.
+ * read from /proc after the warm-up and at every quarter.
  *
  *   npm run build && node --import tsx bench/service-rss.ts [--requests 1000] [--clients 2]
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -69,23 +68,8 @@ const origin = await new Promise<string>((resolve, reject) => {
   server.on('exit', (code) => reject(new Error(`visage serve exited (${code}): ${out}`)));
 });
 
-/** The processes whose parent is `pid`. */
-async function childrenOf(pid: number): Promise<number[]> {
-  const found: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
-    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) found.push(Number(name));
-  }
-  return found;
-}
-
-/** The serving process: the launcher's child where it relaunched itself (Linux), else the launcher. */
-const serving = (await childrenOf(server.pid as number))[0] ?? (server.pid as number);
-const launcherMb = serving === server.pid ? 0 : Number(/^VmRSS:\s+(\d+)/m.exec(await readFile(`/proc/${server.pid}/status`, 'utf8'))?.[1]) / 1024;
-
 async function memory(): Promise<{ rss: number; peak: number }> {
-  const status = await readFile(`/proc/${serving}/status`, 'utf8');
+  const status = await readFile(`/proc/${server.pid}/status`, 'utf8');
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
@@ -123,7 +107,6 @@ try {
   server.kill();
   await rm(store, { recursive: true, force: true });
 }
-console.log(`visage serve, ${REQUESTS} mixed requests from ${CLIENTS} clients in ${((performance.now() - started) / 1000).toFixed(0)} s; statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
-console.log(serving === server.pid ? 'one process (no relaunch)\n' : `the serving process, the launcher's child (the launcher itself: ${launcherMb.toFixed(0)} MB)\n`);
+console.log(`visage serve, ${REQUESTS} mixed requests from ${CLIENTS} clients in ${((performance.now() - started) / 1000).toFixed(0)} s; statuses ${JSON.stringify(Object.fromEntries(statuses))}\n`);
 console.log('| point | RSS MB | peak RSS MB |\n|---|---|---|');
 for (const row of rows) console.log(row);
