@@ -8,10 +8,10 @@
  * `folder` (default ../shared/datasets/lfw-dev/images) is searched for images in name order,
  * subfolders included; the first `--limit` are used.
  */
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { expandFolders } from '../src/cli/batch.js';
 import { createVisage } from '../src/index.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -25,20 +25,8 @@ const runs = Number(args.runs);
 const prefetch = Number(args.prefetch);
 const threads = args.threads === undefined ? undefined : Number(args.threads);
 
-async function images(dir: string): Promise<string[]> {
-  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
-  const found: string[] = [];
-  for (const e of entries) {
-    if (found.length >= limit) break;
-    const full = path.join(dir, e.name);
-    if (e.isDirectory()) found.push(...(await images(full)));
-    else if (/\.(jpe?g|png)$/i.test(e.name)) found.push(full);
-  }
-  return found.slice(0, limit);
-}
-
-const files = await images(folder);
-if (files.length === 0) throw new Error(`No images under ${folder}`);
+// The CLI's folder walk (name order, subfolders included), so the bench reads what `visage represent DIR` would.
+const files = (await expandFolders([folder])).slice(0, limit);
 const visage = await createVisage(threads === undefined ? {} : { threads });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
 

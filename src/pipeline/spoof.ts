@@ -50,8 +50,6 @@ export function spoofSettings(options: { spoofModel?: SpoofModel; spoofThreshold
   return { model, threshold };
 }
 
-/** The crop human's networks get: the classifiers' crop (landmarks' padded box, or the box). */
-const humanCrop = attributeCrop;
 
 /** `real` per face for each single model; null where no crop could be taken. */
 async function realScores(models: ModelRegistry, pixels: Pixels, faces: readonly DetectedFace[], model: Exclude<SpoofModel, 'ensemble'>): Promise<(number | null)[]> {
@@ -65,7 +63,8 @@ async function realScores(models: ModelRegistry, pixels: Pixels, faces: readonly
     let k = 0;
     return crops.map((c) => (c ? dtnReal((results[k++] as { spoof: number }).spoof) : null));
   }
-  const crops = faces.map((f) => humanCrop(pixels, f));
+  // human's networks get the classifiers' crop (landmarks' padded box, or the box).
+  const crops = faces.map((f) => attributeCrop(pixels, f));
   const usable = crops.filter((c) => c !== null);
   const net = await (model === 'antispoof' ? models.humanAntispoof() : models.humanLiveness());
   const scores = await net.realScores(usable);

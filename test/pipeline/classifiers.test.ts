@@ -18,6 +18,14 @@ import { tf, type Tensor } from '../reference/tfjs-wasm.js';
 const DEMO = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
 const sample = (i: number) => path.join(DEMO, `sample${i}.jpg`);
 const contains = (box: Box, x: number, y: number) => x >= box.x && x <= box.x + box.width && y >= box.y && y <= box.y + box.height;
+/** Smiling faces in the face-api samples, [sample, x, y] inside each face: the same as the face-api test in pipeline.test.ts (checked by eye). */
+const SMILING: readonly [number, number, number][] = [
+  [1, 1577, 320],
+  [3, 1185, 365],
+  [3, 1600, 430],
+  [4, 1350, 265],
+  [6, 760, 475],
+];
 
 let visage: Visage;
 before(async () => {
@@ -27,15 +35,7 @@ after(() => visage.close());
 
 describe('emotionModel: human', () => {
   test('the smiling faces in the face-api samples come out happy with human\'s net too', async () => {
-    // The same faces as the face-api test in pipeline.test.ts (checked by eye).
-    const smiling: [number, number, number][] = [
-      [1, 1577, 320],
-      [3, 1185, 365],
-      [3, 1600, 430],
-      [4, 1350, 265],
-      [6, 760, 475],
-    ];
-    for (const [i, x, y] of smiling) {
+    for (const [i, x, y] of SMILING) {
       const { faces } = await visage.analyze(sample(i), { actions: ['emotion'], emotionModel: 'human' });
       const face = faces.find((f) => contains(f.box, x, y));
       assert.ok(face, `sample${i}: no face at (${x}, ${y})`);
@@ -58,8 +58,7 @@ describe('emotionModel: human', () => {
 
 describe('emotionModel: visage', () => {
   test("the smiling faces in the face-api samples come out happy with visage's head", async () => {
-    const smiling: [number, number, number][] = [[1, 1577, 320], [3, 1185, 365], [3, 1600, 430], [4, 1350, 265], [6, 760, 475]];
-    for (const [i, x, y] of smiling) {
+    for (const [i, x, y] of SMILING) {
       const { faces } = await visage.analyze(sample(i), { actions: ['emotion'], emotionModel: 'visage' });
       const face = faces.find((f) => contains(f.box, x, y));
       assert.ok(face, `sample${i}: no face at (${x}, ${y})`);
