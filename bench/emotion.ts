@@ -24,7 +24,7 @@ import { type EncodedHead, type ExpressionHead, decodeHead, headProbabilities, s
 import { SHIPPED_HEAD } from '../src/models/expression-head/weights.js';
 import { ModelRegistry } from '../src/pipeline/models.js';
 import { EMOTIONS, type EmotionModel } from '../src/types.js';
-import { CKPLUS_LABELS, ckplus, ferSplit, type LabelledFace } from './lib/emotion-data.js';
+import { CKPLUS_LABELS, ckHalves, ckplus, ferSplit, type LabelledFace } from './lib/emotion-data.js';
 import { type CropMode, type FaceSetFeatures, faceSetFeatures, headParts, row } from './lib/emotion-features.js';
 import { confusionText, score, summary } from './lib/emotion-metrics.js';
 
@@ -94,16 +94,6 @@ function headRows(name: string, head: ExpressionHead): Classifier[] {
     usesHuman: false,
     run: headClassifier({ ...head, faceApiWeight: w }),
   }));
-}
-
-/** CK+ subjects split in two halves (alternate subjects in sorted order): A may be tuned on, B is reported. */
-function ckHalves(faces: LabelledFace[]): { a: number[]; b: number[] } {
-  const subjects = [...new Set(faces.map((f) => f.subject as string))].sort();
-  const inA = new Set(subjects.filter((_, k) => k % 2 === 0));
-  const a: number[] = [];
-  const b: number[] = [];
-  faces.forEach((f, i) => (inA.has(f.subject as string) ? a : b).push(i));
-  return { a, b };
 }
 
 function report(title: string, probabilities: Float32Array[], labels: Int32Array, classes = EMOTIONS): void {

@@ -15,6 +15,7 @@ import { GRID_LENGTH, FEATURE_LENGTH } from '../../src/models/expression/graph.j
 import { GEOMETRY_LENGTH, type HeadParts, landmarkGeometry } from '../../src/models/expression-head/index.js';
 import { HUMAN_EMOTION_FEATURES } from '../../src/models/human-emotion/index.js';
 import { asPixels, attributeBox, attributeCrop, cropBox } from '../../src/pipeline/align.js';
+import type { LandmarksNet } from '../../src/models/landmarks/index.js';
 import type { ModelRegistry } from '../../src/pipeline/models.js';
 import { EMOTIONS } from '../../src/types.js';
 import type { LabelledFace } from './emotion-data.js';
@@ -82,6 +83,26 @@ export function row(view: ViewFeatures, key: keyof ViewFeatures, i: number): Flo
   return view[key].subarray(i * WIDTHS[key], (i + 1) * WIDTHS[key]);
 }
 
+/**
+ * The pipeline's path for a face crop (detector 'none'): the whole image is the face; its 68
+ * landmarks, then the classifiers' crop of their padded box (or the clamped box, see CropMode).
+ */
+export async function faceCrops(landmarksNet: LandmarksNet, faces: readonly LabelledFace[], cropMode: CropMode = 'pipeline'): Promise<{ points: Point[][]; crops: FloatImage[] }> {
+  const images = await Promise.all(faces.map((f) => loadImage(f.file)));
+  const pixels = images.map(asPixels);
+  const whole = images.map((im) => ({ x: 0, y: 0, width: im.width, height: im.height }));
+  const points: Point[][] = await landmarksNet.predictBatch(
+    whole.map((box, i) => cropBox(pixels[i]!, box)!),
+    whole.map(() => ({ x: 0, y: 0 })),
+  );
+  const crops = points.map((landmarks, i) => {
+    const crop = cropMode === 'pipeline' ? attributeCrop(pixels[i]!, { box: whole[i]!, landmarks }) : clampedCrop(pixels[i]!, attributeBox(landmarks));
+    if (!crop) throw new Error(`${faces[i]!.file}: no crop`);
+    return crop;
+  });
+  return { points, crops };
+}
+
 /** Features of `faces`, read from `cacheDir/<name>-<hash>` or computed (and written there). */
 export async function faceSetFeatures(models: ModelRegistry, faces: LabelledFace[], cacheDir: string, name: string, log: (s: string) => void, cropMode: CropMode = 'pipeline'): Promise<FaceSetFeatures> {
   const hash = createHash('sha256').update(faces.map((f) => `${f.file}\t${f.label}`).join('\n')).update(`v1${cropMode === 'pipeline' ? '' : cropMode}`).digest('hex').slice(0, 12);
@@ -98,19 +119,7 @@ export async function faceSetFeatures(models: ModelRegistry, faces: LabelledFace
   const started = Date.now();
   for (let start = 0; start < n; start += batch) {
     const chunk = faces.slice(start, start + batch);
-    const images = await Promise.all(chunk.map((f) => loadImage(f.file)));
-    const pixels = images.map(asPixels);
-    // detector 'none': the whole image is the face; its landmarks, then the classifiers' crop.
-    const whole = images.map((im) => ({ x: 0, y: 0, width: im.width, height: im.height }));
-    const points: Point[][] = await landmarksNet.predictBatch(
-      whole.map((box, i) => cropBox(pixels[i]!, box)!),
-      whole.map(() => ({ x: 0, y: 0 })),
-    );
-    const crops = points.map((landmarks, i) => {
-      const crop = cropMode === 'pipeline' ? attributeCrop(pixels[i]!, { box: whole[i]!, landmarks }) : clampedCrop(pixels[i]!, attributeBox(landmarks));
-      if (!crop) throw new Error(`${chunk[i]!.file}: no crop`);
-      return crop;
-    });
+    const { points, crops } = await faceCrops(landmarksNet, chunk, cropMode);
     const both = [...crops, ...crops.map(mirror)];
     const [fa, hu] = await Promise.all([expression.describeBatch(both), human.predictBatch(both)]);
     chunk.forEach((_, k) => {
