@@ -83,6 +83,17 @@ const classifiers: Classifier[] = [
     usesHuman: true,
     run: (s, i) => mean(mean(faceApi(row(s.crop, 'faLogits', i)), faceApi(row(s.mirror, 'faLogits', i))), mean(softmaxOf(row(s.crop, 'huLogits', i)), softmaxOf(row(s.mirror, 'huLogits', i)))),
   },
+  { name: 'visage-net (fine-tuned weights)', usesHuman: false, run: (s, i) => faceApi(row(s.crop, 'vnLogits', i)) },
+  { name: "visage-net + mirror (as 'visage-net' ships)", usesHuman: false, run: (s, i) => mean(faceApi(row(s.crop, 'vnLogits', i)), faceApi(row(s.mirror, 'vnLogits', i))) },
+  ...[0.25, 0.5].map((w) => ({
+    name: `visage-net + face-api, both mirrored, face-api share ${w}`,
+    usesHuman: false,
+    run: (s: FaceSetFeatures, i: number) => {
+      const tuned = mean(faceApi(row(s.crop, 'vnLogits', i)), faceApi(row(s.mirror, 'vnLogits', i)));
+      const original = mean(faceApi(row(s.crop, 'faLogits', i)), faceApi(row(s.mirror, 'faLogits', i)));
+      return tuned.map((v, k) => (1 - w) * v + w * (original[k] as number));
+    },
+  })),
   ...headRows('visage (shipped head)', decodeHead(SHIPPED_HEAD)),
   ...(values.head ?? []).flatMap((file) => headRows(`head ${path.basename(file)}`, decodeHead(JSON.parse(readFileSync(file, 'utf8')) as EncodedHead))),
 ];
@@ -127,8 +138,8 @@ for (const c of classifiers) {
 if (values.pipeline) {
   // visage.analyze end to end on each face crop, per emotionModel.
   const visage = await createVisage({ threads: Number(values.threads) });
-  // human's figures are above (contaminated on FER); the pipeline check is for face-api's net and visage's head.
-  for (const model of ['face-api', 'visage'] as const satisfies readonly EmotionModel[]) {
+  // human's figures are above (contaminated on FER); the pipeline check is for face-api's net and visage's own two.
+  for (const model of ['face-api', 'visage', 'visage-net'] as const satisfies readonly EmotionModel[]) {
     const run = async (set: FaceSetFeatures) => {
       const out: Float32Array[] = [];
       for (const f of set.faces) {

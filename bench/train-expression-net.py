@@ -8,9 +8,10 @@ and preprocessing are the pipeline's, written once in TypeScript.
 
   /usr/bin/python3 bench/train-expression-net.py check  [--data /tmp/visage-fer-net]
   /usr/bin/python3 bench/train-expression-net.py train  [--data ...] [--epochs 6] [--lr 3e-4] [--seed 1]
-      [--freeze 0] [--batch 64] [--limit N] [--out /tmp/visage-fer-net/run]
+      [--freeze 0] [--batch 32] [--limit N] [--out /tmp/visage-fer-net/run]
   /usr/bin/python3 bench/train-expression-net.py export --checkpoint <run>/epoch-K.pt --to models/visage-expression
-  /usr/bin/python3 bench/train-expression-net.py eval --checkpoint <run>/epoch-K.pt [--set ckplus6]
+  /usr/bin/python3 bench/train-expression-net.py eval --checkpoint <run>/epoch-K.pt [--set tune|ckplus6 (half A only)]
+      [--blend 0,0.25,0.5]
 
 check: the port's logits against visage's ONNX logits on the dumped real inputs (must be < 1e-3).
 train: a seeded 10% of the training part ("tune") is held out and picks the epoch; the validation
@@ -132,7 +133,8 @@ def to_nchw(batch_u8):
     return torch.from_numpy(batch_u8).permute(0, 3, 1, 2).float()
 
 
-def logits_of(net, x, batch=128, mirror=False):
+def logits_of(net, x, batch=32, mirror=False):
+    """Batches of 32: on one CPU thread larger ones run slower per face (the 56x56 maps leave the cache)."""
     out = []
     with torch.no_grad():
         for s in range(0, len(x), batch):
@@ -202,18 +204,23 @@ def augment(batch, rng):
     return ((batch - mean) * contrast + mean + bright).clamp(0, 255)
 
 
+def tune_mask(y):
+    """The tune part: a seeded 10% of the training part, stratified; it picks the epoch."""
+    rng = np.random.default_rng(20261205)
+    tune = np.zeros(len(y), dtype=bool)
+    for c in range(CLASSES):
+        idx = np.flatnonzero(y == c)
+        tune[rng.permutation(idx)[:round(len(idx) * 0.1)]] = True
+    return tune
+
+
 def cmd_train(args):
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     torch.use_deterministic_algorithms(True)
     rng = np.random.default_rng(args.seed)
     x, y, _ = load_set(args.data, 'train')
-    # The tune part: a seeded 10% of the training part, stratified; it picks the epoch.
-    tune_rng = np.random.default_rng(20261205)
-    tune = np.zeros(len(y), dtype=bool)
-    for c in range(CLASSES):
-        idx = np.flatnonzero(y == c)
-        tune[tune_rng.permutation(idx)[:round(len(idx) * 0.1)]] = True
+    tune = tune_mask(y)
     fit = np.flatnonzero(~tune)
     if args.limit:
         fit = fit[:args.limit]
@@ -282,19 +289,21 @@ def load_checkpoint(data, checkpoint):
 
 
 def cmd_eval(args):
-    """Accuracy on a dumped set (only the tune part, CK+ half A, or anything allowed for choices)."""
+    """Accuracy on the tune part or CK+ half A, crop alone and mirror-averaged, blended with face-api's net."""
     torch.set_num_threads(1)
     net = load_checkpoint(args.data, args.checkpoint)
-    x, y, meta = load_set(args.data, args.set)
-    rows = np.arange(len(y))
-    if args.half:
-        rows = np.flatnonzero(np.array(meta['halfA']) == (1 if args.half == 'A' else 0))
+    x, y, meta = load_set(args.data, 'train' if args.set == 'tune' else args.set)
+    rows = np.flatnonzero(tune_mask(y)) if args.set == 'tune' else np.arange(len(y))
+    if args.set == 'ckplus6':
+        args.half = 'A'
+        rows = np.flatnonzero(np.array(meta['halfA']) == 1)
     classes = sorted(set(y.tolist())) if args.set.startswith('ckplus') else None
-    p = probabilities(net, x[rows])
-    base = probabilities(load_checkpoint(args.data, None), x[rows])
-    for w in [float(v) for v in args.blend.split(',')]:
-        acc, recall = accuracy((1 - w) * p + w * base, y[rows], classes)
-        print('%s%s face-api weight %.2f: %.4f %s' % (args.set, ' half ' + args.half if args.half else '', w, acc, {k: round(v, 2) for k, v in recall.items()}))
+    for mirror in (False, True):
+        p = probabilities(net, x[rows], mirror)
+        base = probabilities(load_checkpoint(args.data, None), x[rows], mirror)
+        for w in [float(v) for v in args.blend.split(',')]:
+            acc, recall = accuracy((1 - w) * p + w * base, y[rows], classes)
+            print('%s%s%s, face-api share %.2f: %.4f %s' % (args.set, ' half ' + args.half if args.half else '', ' mirror' if mirror else '', w, acc, {k: round(v, 2) for k, v in recall.items()}))
 
 
 def cmd_export(args):
@@ -307,10 +316,9 @@ def cmd_export(args):
     with open(os.path.join(args.to, shard), 'wb') as f:
         for name in order:
             f.write(weights[name].astype('<f4').tobytes())
-    manifest = [{'paths': [shard], 'weights': [{'name': n, 'shape': list(weights[n].shape), 'dtype': 'float32'} for n in order]}]
+    entries = [json.dumps({'name': n, 'shape': list(weights[n].shape), 'dtype': 'float32'}) for n in order]
     with open(os.path.join(args.to, 'face_expression_model-weights_manifest.json'), 'w') as f:
-        json.dump(manifest, f, indent=1)
-        f.write('\n')
+        f.write('[{"paths": ["%s"], "weights": [\n  %s\n]}]\n' % (shard, ',\n  '.join(entries)))
     print('wrote %s (%d tensors)' % (args.to, len(order)))
 
 
@@ -322,14 +330,15 @@ def main():
     parser.add_argument('--lr', type=float, default=3e-4)
     parser.add_argument('--wd', type=float, default=0.0)
     parser.add_argument('--smoothing', type=float, default=0.0)
-    parser.add_argument('--batch', type=int, default=64)
+    parser.add_argument('--batch', type=int, default=32)
     parser.add_argument('--freeze', type=int, default=0, help='dense blocks kept frozen, from the input')
     parser.add_argument('--seed', type=int, default=1)
     parser.add_argument('--limit', type=int, default=0)
     parser.add_argument('--out', default='/tmp/visage-fer-net/run')
     parser.add_argument('--checkpoint')
-    parser.add_argument('--set', default='ckplus6')
-    parser.add_argument('--half', choices=['A', 'B'])
+    # Choices are made on the tune part or CK+ half A only; bench/emotion.ts reports the rest.
+    parser.add_argument('--set', default='tune', choices=['tune', 'ckplus6'])
+    parser.add_argument('--half', choices=['A'])
     parser.add_argument('--blend', default='0')
     parser.add_argument('--to')
     args = parser.parse_args()
