@@ -222,8 +222,8 @@ def cmd_train(args):
     x, y, _ = load_set(args.data, 'train')
     tune = tune_mask(y)
     fit = np.flatnonzero(~tune)
-    if args.limit:
-        fit = fit[:args.limit]
+    if args.limit:  # a seeded sample of every class, for quick runs
+        fit = np.sort(np.random.default_rng(args.seed).permutation(fit)[:args.limit])
     tune_idx = np.flatnonzero(tune)
     counts = np.bincount(y[fit], minlength=CLASSES)
     # Classes weighted by 1/sqrt(share), normalised to mean 1 over the samples.
