@@ -24,7 +24,7 @@ import { type EncodedHead, type ExpressionHead, decodeHead, headProbabilities, s
 import { SHIPPED_HEAD } from '../src/models/expression-head/weights.js';
 import { ModelRegistry } from '../src/pipeline/models.js';
 import { EMOTIONS, type EmotionModel } from '../src/types.js';
-import { CKPLUS_LABELS, ckplus, ferSplit, type LabelledFace } from './lib/emotion-data.js';
+import { CKPLUS_LABELS, ckHalves, ckplus, ferSplit, type LabelledFace } from './lib/emotion-data.js';
 import { type CropMode, type FaceSetFeatures, faceSetFeatures, headParts, row } from './lib/emotion-features.js';
 import { confusionText, score, summary } from './lib/emotion-metrics.js';
 
@@ -83,6 +83,17 @@ const classifiers: Classifier[] = [
     usesHuman: true,
     run: (s, i) => mean(mean(faceApi(row(s.crop, 'faLogits', i)), faceApi(row(s.mirror, 'faLogits', i))), mean(softmaxOf(row(s.crop, 'huLogits', i)), softmaxOf(row(s.mirror, 'huLogits', i)))),
   },
+  { name: 'visage-net (fine-tuned weights)', usesHuman: false, run: (s, i) => faceApi(row(s.crop, 'vnLogits', i)) },
+  { name: "visage-net + mirror (as 'visage-net' ships)", usesHuman: false, run: (s, i) => mean(faceApi(row(s.crop, 'vnLogits', i)), faceApi(row(s.mirror, 'vnLogits', i))) },
+  ...[0.25, 0.5].map((w) => ({
+    name: `visage-net + face-api, both mirrored, face-api share ${w}`,
+    usesHuman: false,
+    run: (s: FaceSetFeatures, i: number) => {
+      const tuned = mean(faceApi(row(s.crop, 'vnLogits', i)), faceApi(row(s.mirror, 'vnLogits', i)));
+      const original = mean(faceApi(row(s.crop, 'faLogits', i)), faceApi(row(s.mirror, 'faLogits', i)));
+      return tuned.map((v, k) => (1 - w) * v + w * (original[k] as number));
+    },
+  })),
   ...headRows('visage (shipped head)', decodeHead(SHIPPED_HEAD)),
   ...(values.head ?? []).flatMap((file) => headRows(`head ${path.basename(file)}`, decodeHead(JSON.parse(readFileSync(file, 'utf8')) as EncodedHead))),
 ];
@@ -94,16 +105,6 @@ function headRows(name: string, head: ExpressionHead): Classifier[] {
     usesHuman: false,
     run: headClassifier({ ...head, faceApiWeight: w }),
   }));
-}
-
-/** CK+ subjects split in two halves (alternate subjects in sorted order): A may be tuned on, B is reported. */
-function ckHalves(faces: LabelledFace[]): { a: number[]; b: number[] } {
-  const subjects = [...new Set(faces.map((f) => f.subject as string))].sort();
-  const inA = new Set(subjects.filter((_, k) => k % 2 === 0));
-  const a: number[] = [];
-  const b: number[] = [];
-  faces.forEach((f, i) => (inA.has(f.subject as string) ? a : b).push(i));
-  return { a, b };
 }
 
 function report(title: string, probabilities: Float32Array[], labels: Int32Array, classes = EMOTIONS): void {
@@ -137,8 +138,8 @@ for (const c of classifiers) {
 if (values.pipeline) {
   // visage.analyze end to end on each face crop, per emotionModel.
   const visage = await createVisage({ threads: Number(values.threads) });
-  // human's figures are above (contaminated on FER); the pipeline check is for face-api's net and visage's head.
-  for (const model of ['face-api', 'visage'] as const satisfies readonly EmotionModel[]) {
+  // human's figures are above (contaminated on FER); the pipeline check is for face-api's net and visage's own two.
+  for (const model of ['face-api', 'visage', 'visage-net'] as const satisfies readonly EmotionModel[]) {
     const run = async (set: FaceSetFeatures) => {
       const out: Float32Array[] = [];
       for (const f of set.faces) {

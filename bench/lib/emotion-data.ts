@@ -61,3 +61,13 @@ export function ckplus(emotionDev: string): LabelledFace[] {
   }
   return faces;
 }
+
+/** CK+ subjects split in two halves (alternate subjects in sorted order): A may be tuned on, B is reported. */
+export function ckHalves(faces: readonly LabelledFace[]): { a: number[]; b: number[] } {
+  const subjects = [...new Set(faces.map((f) => f.subject as string))].sort();
+  const inA = new Set(subjects.filter((_, k) => k % 2 === 0));
+  const a: number[] = [];
+  const b: number[] = [];
+  faces.forEach((f, i) => (inA.has(f.subject as string) ? a : b).push(i));
+  return { a, b };
+}

@@ -12,9 +12,11 @@ import type { Box, Point } from '../../src/image/types.js';
 import type { Pixels } from '../../src/image/warp.js';
 import { type FloatImage, mirror } from '../../src/models/common/preprocess.js';
 import { GRID_LENGTH, FEATURE_LENGTH } from '../../src/models/expression/graph.js';
+import { EXPRESSION_LABELS, FINE_TUNED_MANIFEST, type Expressions } from '../../src/models/expression/index.js';
 import { GEOMETRY_LENGTH, type HeadParts, landmarkGeometry } from '../../src/models/expression-head/index.js';
 import { HUMAN_EMOTION_FEATURES } from '../../src/models/human-emotion/index.js';
 import { asPixels, attributeBox, attributeCrop, cropBox } from '../../src/pipeline/align.js';
+import type { LandmarksNet } from '../../src/models/landmarks/index.js';
 import type { ModelRegistry } from '../../src/pipeline/models.js';
 import { EMOTIONS } from '../../src/types.js';
 import type { LabelledFace } from './emotion-data.js';
@@ -24,6 +26,7 @@ export interface ViewFeatures {
   faLogits: Float32Array; // 7 each, face-api's label order
   faFeatures: Float32Array; // 256
   faGrid: Float32Array; // 2304
+  vnLogits: Float32Array; // 7 each, face-api's label order: visage's fine-tuned weights (models/visage-expression)
   huLogits: Float32Array; // 7 each, human's label order (= EMOTIONS)
   huFeatures: Float32Array; // 256
   geometry: Float32Array; // 136
@@ -41,6 +44,7 @@ const WIDTHS: Record<keyof ViewFeatures, number> = {
   faLogits: 7,
   faFeatures: FEATURE_LENGTH,
   faGrid: GRID_LENGTH,
+  vnLogits: 7,
   huLogits: 7,
   huFeatures: HUMAN_EMOTION_FEATURES,
   geometry: GEOMETRY_LENGTH,
@@ -72,6 +76,9 @@ function clampedCrop(image: Pixels, box: Box): FloatImage {
   return { data, width, height, channels: 3 };
 }
 
+/** Log-probabilities in EXPRESSION_LABELS order: logits up to a constant, which softmax ignores. */
+const logitsOf = (e: Expressions) => Float32Array.from(EXPRESSION_LABELS, (l) => Math.log(Math.max(e[l], 1e-30)));
+
 /** One face's view as the head's input parts. */
 export function headParts(view: ViewFeatures, i: number): HeadParts {
   const row = (k: keyof ViewFeatures) => view[k].subarray(i * WIDTHS[k], (i + 1) * WIDTHS[k]);
@@ -82,9 +89,29 @@ export function row(view: ViewFeatures, key: keyof ViewFeatures, i: number): Flo
   return view[key].subarray(i * WIDTHS[key], (i + 1) * WIDTHS[key]);
 }
 
+/**
+ * The pipeline's path for a face crop (detector 'none'): the whole image is the face; its 68
+ * landmarks, then the classifiers' crop of their padded box (or the clamped box, see CropMode).
+ */
+export async function faceCrops(landmarksNet: LandmarksNet, faces: readonly LabelledFace[], cropMode: CropMode = 'pipeline'): Promise<{ points: Point[][]; crops: FloatImage[] }> {
+  const images = await Promise.all(faces.map((f) => loadImage(f.file)));
+  const pixels = images.map(asPixels);
+  const whole = images.map((im) => ({ x: 0, y: 0, width: im.width, height: im.height }));
+  const points: Point[][] = await landmarksNet.predictBatch(
+    whole.map((box, i) => cropBox(pixels[i]!, box)!),
+    whole.map(() => ({ x: 0, y: 0 })),
+  );
+  const crops = points.map((landmarks, i) => {
+    const crop = cropMode === 'pipeline' ? attributeCrop(pixels[i]!, { box: whole[i]!, landmarks }) : clampedCrop(pixels[i]!, attributeBox(landmarks));
+    if (!crop) throw new Error(`${faces[i]!.file}: no crop`);
+    return crop;
+  });
+  return { points, crops };
+}
+
 /** Features of `faces`, read from `cacheDir/<name>-<hash>` or computed (and written there). */
 export async function faceSetFeatures(models: ModelRegistry, faces: LabelledFace[], cacheDir: string, name: string, log: (s: string) => void, cropMode: CropMode = 'pipeline'): Promise<FaceSetFeatures> {
-  const hash = createHash('sha256').update(faces.map((f) => `${f.file}\t${f.label}`).join('\n')).update(`v1${cropMode === 'pipeline' ? '' : cropMode}`).digest('hex').slice(0, 12);
+  const hash = createHash('sha256').update(faces.map((f) => `${f.file}\t${f.label}`).join('\n')).update(`v2${cropMode === 'pipeline' ? '' : cropMode}`).update(readFileSync(FINE_TUNED_MANIFEST.replace(/-weights_manifest\.json$/, '.bin'))).digest('hex').slice(0, 12);
   const dir = path.join(cacheDir, `${name}-${hash}`);
   const labels = Int32Array.from(faces, (f) => EMOTIONS.indexOf(f.label));
   const read = (view: string): ViewFeatures =>
@@ -93,26 +120,14 @@ export async function faceSetFeatures(models: ModelRegistry, faces: LabelledFace
 
   const n = faces.length;
   const views = { crop: emptyView(n), mirror: emptyView(n) };
-  const [landmarksNet, expression, human] = await Promise.all([models.landmarks(), models.expression(), models.humanEmotion()]);
+  const [landmarksNet, expression, fineTuned, human] = await Promise.all([models.landmarks(), models.expression(), models.expressionFineTuned(), models.humanEmotion()]);
   const batch = 64;
   const started = Date.now();
   for (let start = 0; start < n; start += batch) {
     const chunk = faces.slice(start, start + batch);
-    const images = await Promise.all(chunk.map((f) => loadImage(f.file)));
-    const pixels = images.map(asPixels);
-    // detector 'none': the whole image is the face; its landmarks, then the classifiers' crop.
-    const whole = images.map((im) => ({ x: 0, y: 0, width: im.width, height: im.height }));
-    const points: Point[][] = await landmarksNet.predictBatch(
-      whole.map((box, i) => cropBox(pixels[i]!, box)!),
-      whole.map(() => ({ x: 0, y: 0 })),
-    );
-    const crops = points.map((landmarks, i) => {
-      const crop = cropMode === 'pipeline' ? attributeCrop(pixels[i]!, { box: whole[i]!, landmarks }) : clampedCrop(pixels[i]!, attributeBox(landmarks));
-      if (!crop) throw new Error(`${chunk[i]!.file}: no crop`);
-      return crop;
-    });
+    const { points, crops } = await faceCrops(landmarksNet, chunk, cropMode);
     const both = [...crops, ...crops.map(mirror)];
-    const [fa, hu] = await Promise.all([expression.describeBatch(both), human.predictBatch(both)]);
+    const [fa, vn, hu] = await Promise.all([expression.describeBatch(both), fineTuned.predictBatch(both), human.predictBatch(both)]);
     chunk.forEach((_, k) => {
       const i = start + k;
       for (const [v, view] of [[0, views.crop], [1, views.mirror]] as const) {
@@ -121,6 +136,7 @@ export async function faceSetFeatures(models: ModelRegistry, faces: LabelledFace
         view.faLogits.set(d.logits, i * 7);
         view.faFeatures.set(d.features, i * FEATURE_LENGTH);
         view.faGrid.set(d.grid, i * GRID_LENGTH);
+        view.vnLogits.set(logitsOf(vn[v * chunk.length + k]!), i * 7);
         view.huLogits.set(h.logits, i * 7);
         view.huFeatures.set(h.features, i * HUMAN_EMOTION_FEATURES);
         view.geometry.set(landmarkGeometry(points[k]!, attributeBox(points[k]!), v === 1), i * GEOMETRY_LENGTH);

@@ -6,7 +6,7 @@ import { Engine } from '../engine/index.js';
 import { createDtnNet, type DtnNet } from '../models/antispoof-dtn/index.js';
 import { createAgeGenderNet, type AgeGenderNet } from '../models/age-gender/index.js';
 import { createDescriptorNet, type DescriptorNet } from '../models/descriptor/index.js';
-import { createExpressionNet, type ExpressionNet } from '../models/expression/index.js';
+import { FINE_TUNED_MANIFEST, createExpressionNet, type ExpressionNet } from '../models/expression/index.js';
 import { decodeHead, type ExpressionHead } from '../models/expression-head/index.js';
 import { SHIPPED_HEAD } from '../models/expression-head/weights.js';
 import type { RealnessNet } from '../models/common/human.js';
@@ -45,6 +45,8 @@ export class ModelRegistry {
   readonly landmarks: () => Promise<LandmarksNet>;
   readonly descriptor: () => Promise<DescriptorNet>;
   readonly expression: () => Promise<ExpressionNet>;
+  /** face-api's expression net with the weights visage fine-tuned (they ship in the package's models/). */
+  readonly expressionFineTuned: () => Promise<ExpressionNet>;
   /** visage's own expression head (its weights ship in the package), over the expression net's features. */
   readonly expressionHead: () => Promise<ExpressionHead>;
   readonly ageGender: () => Promise<AgeGenderNet>;
@@ -72,6 +74,7 @@ export class ModelRegistry {
     this.landmarks = lazy(() => createLandmarksNet(engine));
     this.descriptor = lazy(() => createDescriptorNet(engine));
     this.expression = lazy(() => createExpressionNet(engine));
+    this.expressionFineTuned = lazy(() => createExpressionNet(engine, { manifestPath: FINE_TUNED_MANIFEST }));
     this.expressionHead = lazy(async () => decodeHead(SHIPPED_HEAD));
     this.ageGender = lazy(() => createAgeGenderNet(engine));
     this.mobileFaceNet = lazy(() => createMobileFaceNet(engine));

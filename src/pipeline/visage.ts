@@ -15,6 +15,7 @@ import { openGallery } from '../gallery/gallery.js';
 import type { Gallery, GalleryOptions } from '../gallery/types.js';
 import { asPixels, attributeBox, attributeCrop, cropBox, type AlignMode } from './align.js';
 import { classifyWithHead } from '../models/expression-head/index.js';
+import { mirrorAveragedExpressions } from '../models/expression/index.js';
 import { createRecognizer, type Recognizer } from './recognizers.js';
 import { checkPrefetch, pipelined } from './batch.js';
 import { assertReal, judgeFaces, spoofSettings } from './spoof.js';
@@ -447,7 +448,9 @@ export class VisagePipeline implements Visage {
       }));
       return probabilities.map((p) => Object.fromEntries(EMOTIONS.map((k) => [k, p[head.labels.indexOf(k)] as number])) as Record<Emotion, number>);
     }
-    const expressions = await (await this.models.expression()).predictBatch(crops);
+    const expressions = model === 'visage-net'
+      ? await mirrorAveragedExpressions(await this.models.expressionFineTuned(), crops)
+      : await (await this.models.expression()).predictBatch(crops);
     return expressions.map((e) => Object.fromEntries(EMOTIONS.map((k) => [k, e[k]])) as Record<Emotion, number>);
   }
 

@@ -1,13 +1,15 @@
 /**
  * The 7-class expression net against @vladmandic/face-api on TF.js wasm: raw outputs on identical
  * inputs, and probabilities against face-api's full chain (SSD → landmarks → aligned box →
- * integer crop → expressions), on the shipped sample photos.
+ * integer crop → expressions), on the shipped sample photos. visage's fine-tuned weights
+ * (models/visage-expression) in the same graph against face-api's FaceExpressionNet loaded with them.
  */
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Engine } from '../../src/engine/index.js';
 import type { FloatImage } from '../../src/models/common/preprocess.js';
-import { EXPRESSION_LABELS, type ExpressionNet, type Expressions, createExpressionNet } from '../../src/models/expression/index.js';
+import { EXPRESSION_LABELS, FINE_TUNED_MANIFEST, type ExpressionNet, type Expressions, createExpressionNet } from '../../src/models/expression/index.js';
 import { type FaceApiReference, loadFaceApiReference } from '../reference/faceapi.js';
 import { SAMPLE_IMAGES, maxAbsDiff, referenceFaceCrops, sampleName, squareBatch } from './helpers.js';
 
@@ -91,4 +93,19 @@ test('a batch gives the same probabilities as single crops', async (t) => {
   }
   t.diagnostic(`batch vs single max diff ${worst.toExponential(2)}`);
   assert.ok(worst <= 1e-5, `batch vs single ${worst}`);
+});
+
+test("visage's fine-tuned weights: the same graph equals face-api's FaceExpressionNet loaded with them (max abs diff <= 1e-3)", async (t) => {
+  const tuned = await createExpressionNet(engine, { manifestPath: FINE_TUNED_MANIFEST });
+  const { data: batch, dims: shape } = squareBatch(faces.map((f) => f.crop), 112);
+  const expected = await ref.faceExpressionNetWith(path.dirname(FINE_TUNED_MANIFEST), batch, shape);
+  const actual = await tuned.forwardRaw({ data: batch, dims: shape });
+  const logits = maxAbsDiff(actual.logits.data, expected.logits.data);
+  const probabilities = maxAbsDiff(actual.probabilities.data, expected.probabilities.data);
+  // The weights are not face-api's: the logits move.
+  const original = await net.forwardRaw({ data: batch, dims: shape });
+  const moved = maxAbsDiff(actual.logits.data, original.logits.data);
+  t.diagnostic(`max abs diff over ${faces.length} faces: logits ${logits.toExponential(2)}, probabilities ${probabilities.toExponential(2)}; from face-api's own logits ${moved.toFixed(2)}`);
+  assert.ok(logits <= 1e-3 && probabilities <= 1e-3, `logits ${logits}, probabilities ${probabilities}`);
+  assert.ok(moved > 0.1, `logits moved only ${moved} from face-api's`);
 });

@@ -79,6 +79,20 @@ describe('emotionModel: visage', () => {
   });
 });
 
+describe('emotionModel: visage-net', () => {
+  test("the smiling faces in the face-api samples come out happy with visage's fine-tuned net", async () => {
+    for (const [i, x, y] of SMILING) {
+      const { faces } = await visage.analyze(sample(i), { actions: ['emotion'], emotionModel: 'visage-net' });
+      const face = faces.find((f) => contains(f.box, x, y));
+      assert.ok(face, `sample${i}: no face at (${x}, ${y})`);
+      assert.deepEqual(face.models, { emotion: 'visage-net' });
+      assert.equal(face.dominantEmotion, 'happy', `sample${i} (${x}, ${y}): ${JSON.stringify(face.emotion)}`);
+      const sum = Object.values(face.emotion ?? {}).reduce((s, p) => s + p, 0);
+      assert.ok(Math.abs(sum - 1) < 1e-4, `probabilities sum to ${sum}`);
+    }
+  });
+});
+
 describe('ageGenderModel: faceres', () => {
   test('plausible age and gender on sample1 (three women in their twenties or thirties), equal to human\'s model on TF.js', async () => {
     const { faces } = await visage.analyze(sample(1), { actions: ['age', 'gender'], ageGenderModel: 'faceres' });

@@ -92,6 +92,7 @@ interface FaceApiModule {
     ageGenderNet: FaAgeGender;
   };
   NetInput: new (inputs: Tensor3D[], treatAsBatchInput?: boolean) => FaNetInput;
+  FaceExpressionNet: new () => FaProcessor;
   SsdMobilenetv1Options: new (o: { minConfidence?: number; maxResults?: number }) => object;
   TinyFaceDetectorOptions: new (o: { inputSize?: number; scoreThreshold?: number }) => object;
   detectAllFaces(input: Tensor, options: object): FaTask<FaDetection[]>;
@@ -190,6 +191,8 @@ export interface FaceApiReference {
   /** size 112; same normalisation as landmarks (own feature extractor). logits [n, 7], probabilities = softmax.
    * Order: neutral, happy, sad, angry, fearful, disgusted, surprised. */
   faceExpressionNet(data: Float32Array, shape: readonly number[]): Promise<{ logits: RawArray; probabilities: RawArray }>;
+  /** The same forward by a second FaceExpressionNet loaded (loadFromDisk) with other weights in face-api's format from `dir`. */
+  faceExpressionNetWith(dir: string, data: Float32Array, shape: readonly number[]): Promise<{ logits: RawArray; probabilities: RawArray }>;
   /** size 112; same normalisation. age [n] (years), genderLogits [n, 2], genderProbabilities = softmax
    * ([male, female]). */
   ageGenderNet(data: Float32Array, shape: readonly number[]): Promise<{ age: RawArray; genderLogits: RawArray; genderProbabilities: RawArray }>;
@@ -276,6 +279,21 @@ function ssdForwardCapturing(net: FaSsd, netInput: FaNetInput): { boxes: Tensor[
 }
 type Tf = typeof tf;
 
+async function expressionForward(net: FaProcessor, data: Float32Array, shape: readonly number[]): Promise<{ logits: RawArray; probabilities: RawArray }> {
+  const { netInput, tensors } = batchInput(data, shape, 'faceExpressionNet', 112);
+  try {
+    const logits = net.runNet(netInput);
+    const probs = tf.softmax(logits);
+    try {
+      return { logits: await toRaw(logits), probabilities: await toRaw(probs) };
+    } finally {
+      tf.dispose([logits, probs]);
+    }
+  } finally {
+    tf.dispose(tensors);
+  }
+}
+
 export async function loadFaceApiReference(modelDir: string = FACEAPI_MODEL_DIR): Promise<FaceApiReference> {
   const t0 = performance.now();
   await initTfWasm();
@@ -291,6 +309,8 @@ export async function loadFaceApiReference(modelDir: string = FACEAPI_MODEL_DIR)
     nets.ageGenderNet,
   ];
   for (const net of all) if (!net.isLoaded) await net.loadFromDisk(modelDir);
+  /** Expression nets with other weights, by folder. */
+  const others = new Map<string, FaProcessor>();
   const loadMs = ms(t0);
 
   const processor = (net: FaProcessor, size: number, what: string) =>
@@ -363,19 +383,16 @@ export async function loadFaceApiReference(modelDir: string = FACEAPI_MODEL_DIR)
       }
     },
 
-    async faceExpressionNet(data, shape) {
-      const { netInput, tensors } = batchInput(data, shape, 'faceExpressionNet', 112);
-      try {
-        const logits = nets.faceExpressionNet.runNet(netInput);
-        const probs = tf.softmax(logits);
-        try {
-          return { logits: await toRaw(logits), probabilities: await toRaw(probs) };
-        } finally {
-          tf.dispose([logits, probs]);
-        }
-      } finally {
-        tf.dispose(tensors);
+    faceExpressionNet: (data, shape) => expressionForward(nets.faceExpressionNet, data, shape),
+
+    async faceExpressionNetWith(dir, data, shape) {
+      let net = others.get(dir);
+      if (!net) {
+        net = new faceapi.FaceExpressionNet();
+        await net.loadFromDisk(dir);
+        others.set(dir, net);
       }
+      return expressionForward(net, data, shape);
     },
 
     async ageGenderNet(data, shape) {
@@ -430,7 +447,7 @@ export async function loadFaceApiReference(modelDir: string = FACEAPI_MODEL_DIR)
     numTensors: () => tf.memory().numTensors,
 
     dispose() {
-      for (const net of all) if (net.isLoaded) net.dispose(false);
+      for (const net of [...all, ...others.values()]) if (net.isLoaded) net.dispose(false);
     },
   };
 }

@@ -104,7 +104,7 @@ export function poolToFeatures(g: GraphBuilder, x: string, size: number): string
 }
 
 /** face-api's toBatchTensor(112, centred) for one crop, as a [1, 112, 112, 3] tensor. */
-function cropInput(crop: FloatImage): Tensor {
+export function cropInput(crop: FloatImage): Tensor {
   if (crop.channels !== 3 || crop.width < 1 || crop.height < 1) {
     throw new VisageError(
       'INVALID_ARGUMENT',

