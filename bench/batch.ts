@@ -3,10 +3,11 @@
  * (the next images decoding while one is embedded), on the same images in the same process,
  * interleaved run by run; medians of images per second and their ratio.
  *
- *   node --import tsx bench/batch.ts [folder] [--limit 200] [--runs 3] [--threads N] [--prefetch 1]
+ *   node --import tsx bench/batch.ts [folder] [--limit 200] [--runs 3] [--threads N] [--prefetch 1] [--workers N]
  *
  * `folder` (default ../shared/datasets/lfw-dev/images) is searched for images in name order,
- * subfolders included; the first `--limit` are used.
+ * subfolders included; the first `--limit` are used. `--workers N` adds a third side:
+ * representMany with N worker threads (their start-up included in every run).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,7 @@ import { createVisage } from '../src/index.js';
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
-  options: { limit: { type: 'string', default: '200' }, runs: { type: 'string', default: '3' }, threads: { type: 'string' }, prefetch: { type: 'string', default: '1' } },
+  options: { limit: { type: 'string', default: '200' }, runs: { type: 'string', default: '3' }, threads: { type: 'string' }, prefetch: { type: 'string', default: '1' }, workers: { type: 'string' } },
 });
 const folder = path.resolve(positionals[0] ?? path.join(PROJECT_ROOT, '../shared/datasets/lfw-dev/images'));
 const limit = Number(args.limit);
@@ -38,6 +39,10 @@ const sides: Record<string, () => Promise<number>> = {
   },
   [`representMany (prefetch ${prefetch})`]: async () => (await visage.representMany(files, { allowNoFace: true, prefetch })).filter((i) => i.error).length,
 };
+if (args.workers !== undefined) {
+  const workers = Number(args.workers);
+  sides[`representMany (${workers} workers)`] = async () => (await visage.representMany(files, { allowNoFace: true, prefetch, workers })).filter((i) => i.error).length;
+}
 // Warm-up: every network loaded and compiled before timing.
 await visage.represent(files[0] as string, { allowNoFace: true });
 const rates: Record<string, number[]> = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
@@ -51,7 +56,7 @@ for (let run = 0; run < runs; run++) {
   }
 }
 await visage.close();
-const [base, batch] = Object.values(rates).map(median) as [number, number];
+const [base, ...others] = Object.entries(rates).map(([name, r]) => [name, median(r)] as const);
 console.log(`| ${files.length} images of ${folder} | images/s (median of ${runs}) |\n|---|---|`);
 for (const [name, r] of Object.entries(rates)) console.log(`| ${name} | ${median(r).toFixed(1)} |`);
-console.log(`\nrepresentMany / one by one: ${(batch / base).toFixed(2)}x`);
+for (const [name, rate] of others) console.log(`\n${name} / one by one: ${(rate / (base as readonly [string, number])[1]).toFixed(2)}x`);

@@ -8,7 +8,7 @@
  *   node --import tsx bench/lfw.ts [folder] [--detector ssd|tiny|mtcnn|haar|none|all]
  *     [--recognizer dlib,mobilefacenet,fusion] [--fuse] [--embeddings cache.json]
  *     [--align MODE] [--limit N] [--min-score S] [--pad P] [--calibrate] [--json out.json] [--threads N]
- *     [--in-flight N] [--mirror on|off]
+ *     [--in-flight N] [--mirror on|off] [--workers 1,2]
  *
  * `--recognizer` takes a comma-separated list (default: the library's default); each is run on
  * every image. `--fuse` (with dlib and mobilefacenet both listed) also scores the fusion from the
@@ -28,6 +28,10 @@
  * `--in-flight N` keeps N images in represent at once (default 1; 2 keeps both cores of a
  * 2-core machine busy, as a caller embedding many images would); `--mirror` sets createVisage's
  * averageMirror (default: the library's).
+ * `--workers N[,M…]` embeds the images through `representEach` with that many worker threads
+ * (1: the pipeline in this thread, decoding ahead), once per value listed, one after the other in
+ * this process, each a row of its own (its images/s, and the ratio to the first value's): the
+ * ONNX Runtime threads (`--threads`, default the cores) are shared out among the workers.
  * Progress goes to stderr, the table to stdout.
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -35,7 +39,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { createVisage, distance, isVisageError, type DetectorName, type Metric, type RecognizerName, type RepresentResult, type Visage, type VisageOptions } from '../src/index.js';
+import { createVisage, distance, isVisageError, type DetectorName, type Metric, type RecognizerName, type RepresentOptions, type RepresentResult, type Visage, type VisageOptions } from '../src/index.js';
 import {
   accuracyAt,
   bestThreshold,
@@ -72,6 +76,7 @@ const { values: args, positionals } = parseArgs({
     embeddings: { type: 'string' },
     'in-flight': { type: 'string' },
     mirror: { type: 'string' },
+    workers: { type: 'string' },
   },
 });
 
@@ -96,6 +101,9 @@ const alignLabel = align ?? 'default';
 const limit = positiveInteger(args.limit, '--limit');
 const threads = positiveInteger(args.threads, '--threads');
 const inFlight = positiveInteger(args['in-flight'], '--in-flight') ?? 1;
+// Undefined: the one-by-one loop below (`--in-flight`); a number: representEach with that many workers.
+const workerCounts: (number | undefined)[] = args.workers === undefined ? [undefined] : args.workers.split(',').map((w) => positiveInteger(w.trim(), '--workers') as number);
+if (args.workers !== undefined && args['in-flight'] !== undefined) fail('--in-flight is for the one-by-one loop; --workers embeds through representEach');
 if (args.mirror !== undefined && args.mirror !== 'on' && args.mirror !== 'off') fail(`Expected on or off for --mirror but received ${JSON.stringify(args.mirror)}`);
 const mirror = args.mirror === undefined ? undefined : args.mirror === 'on';
 const pad = args.pad === undefined ? 0 : (positiveInteger(args.pad, '--pad') as number);
@@ -131,21 +139,35 @@ async function input(file: string): Promise<string | Buffer> {
   return sharp(file).extend({ top: pad, bottom: pad, left: pad, right: pad, background: { r: 0, g: 0, b: 0 } }).png({ compressionLevel: 0 }).toBuffer();
 }
 
-async function embedImage(visage: Visage, file: string, detector: DetectorName, recognizer: RecognizerName | undefined, size: { width: number; height: number }): Promise<Embedded> {
-  const image = await input(file);
-  let result: RepresentResult;
-  const rec = recognizer === undefined ? {} : { recognizer };
-  try {
-    result = await visage.represent(image, { detector, allowNoFace: true, ...rec, ...(minScore === undefined ? {} : { minScore }) });
-  } catch (error) {
+/** The options every image is embedded with. */
+function representOptions(detector: DetectorName, recognizer: RecognizerName | undefined): RepresentOptions {
+  return { detector, allowNoFace: true, ...(recognizer === undefined ? {} : { recognizer }), ...(minScore === undefined ? {} : { minScore }) };
+}
+
+/** The subject's embedding from represent's outcome for an image. */
+async function subjectOf(visage: Visage, image: string | Buffer, outcome: { result: RepresentResult } | { error: unknown }, detector: DetectorName, recognizer: RecognizerName | undefined, size: { width: number; height: number }): Promise<Embedded> {
+  if ('error' in outcome) {
+    const { error } = outcome;
     // A detection whose crop falls outside the image: fall back to the whole image as well.
     if (!isVisageError(error) || error.code !== 'NO_FACE') throw error;
-    result = await visage.represent(image, { detector: 'none', ...rec });
+    const result = await visage.represent(image, { ...(recognizer === undefined ? {} : { recognizer }), detector: 'none' });
     return { embedding: (result.faces[0] as RepresentResult['faces'][number]).embedding, notDetected: true, faces: 0 };
   }
+  const { result } = outcome;
   const face = result.faces[subjectIndex(result, size.width, size.height)] as RepresentResult['faces'][number];
   const notDetected = result.wholeImage && detector !== 'none';
   return { embedding: face.embedding, notDetected, faces: result.wholeImage ? 0 : result.faces.length };
+}
+
+async function embedImage(visage: Visage, file: string, detector: DetectorName, recognizer: RecognizerName | undefined, size: { width: number; height: number }): Promise<Embedded> {
+  const image = await input(file);
+  let settled: { result: RepresentResult } | { error: unknown };
+  try {
+    settled = { result: await visage.represent(image, representOptions(detector, recognizer)) };
+  } catch (error) {
+    settled = { error };
+  }
+  return subjectOf(visage, image, settled, detector, recognizer, size);
 }
 
 interface MetricReport {
@@ -170,6 +192,8 @@ interface DetectorReport {
   multiFaceImages: number;
   seconds: number;
   imagesPerSecond: number;
+  /** representEach's workers, or null for the one-by-one loop. */
+  workers?: number | null;
   metrics: Record<string, MetricReport>;
 }
 
@@ -213,28 +237,42 @@ function evaluate(folds: readonly LfwPair[][], embedded: ReadonlyMap<string, Emb
 type EmbeddingCache = Record<string, { seconds: number; images: Record<string, Embedded> }>;
 const cache: EmbeddingCache = args.embeddings ? await readFile(args.embeddings, 'utf8').then((t) => JSON.parse(t) as EmbeddingCache, () => ({})) : {};
 
-async function embedAll(visage: Visage, detector: DetectorName, recognizer: RecognizerName | undefined, files: readonly string[]): Promise<{ embedded: Map<string, Embedded>; seconds: number }> {
-  const key = [detector, recognizer ?? 'default', alignLabel, pad, minScore ?? '', mirror ?? ''].join('/');
+async function embedAll(visage: Visage, detector: DetectorName, recognizer: RecognizerName | undefined, files: readonly string[], workers: number | undefined): Promise<{ embedded: Map<string, Embedded>; seconds: number }> {
+  const key = [detector, recognizer ?? 'default', alignLabel, pad, minScore ?? '', mirror ?? '', workers ?? ''].join('/');
   const kept = cache[key];
   if (kept && files.every((f) => kept.images[f])) return { embedded: new Map(files.map((f) => [f, kept.images[f] as Embedded])), seconds: kept.seconds };
   const embedded = new Map<string, Embedded>();
   const started = performance.now();
   // Every LFW image is 250x250, the subject at its centre.
   const size = { width: 250 + 2 * pad, height: 250 + 2 * pad };
-  let next = 0;
-  const worker = async () => {
-    while (next < files.length) {
-      const file = files[next++] as string;
-      embedded.set(file, await embedImage(visage, path.join(folder, 'images', file), detector, recognizer, size));
-      const done = embedded.size;
-      if (done % 200 === 0 || done === files.length) {
-        const seconds = (performance.now() - started) / 1000;
-        const missed = [...embedded.values()].filter((e) => e.notDetected).length;
-        process.stderr.write(`${detector}/${recognizer ?? 'default'}/${alignLabel}: ${done}/${files.length} images, ${(done / seconds).toFixed(1)} img/s, not detected ${missed}\n`);
-      }
+  const progress = () => {
+    const done = embedded.size;
+    if (done % 200 === 0 || done === files.length) {
+      const seconds = (performance.now() - started) / 1000;
+      const missed = [...embedded.values()].filter((e) => e.notDetected).length;
+      process.stderr.write(`${detector}/${recognizer ?? 'default'}/${alignLabel}${workers === undefined ? '' : `/workers ${workers}`}: ${done}/${files.length} images, ${(done / seconds).toFixed(1)} img/s, not detected ${missed}\n`);
     }
   };
-  await Promise.all(Array.from({ length: inFlight }, worker));
+  if (workers === undefined) {
+    let next = 0;
+    const worker = async () => {
+      while (next < files.length) {
+        const file = files[next++] as string;
+        embedded.set(file, await embedImage(visage, path.join(folder, 'images', file), detector, recognizer, size));
+        progress();
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, worker));
+  } else {
+    async function* images() {
+      for (const file of files) yield await input(path.join(folder, 'images', file));
+    }
+    for await (const item of visage.representEach(images(), { ...representOptions(detector, recognizer), workers })) {
+      const outcome = item.error ? { error: item.error } : { result: item.result };
+      embedded.set(files[item.index] as string, await subjectOf(visage, item.input, outcome, detector, recognizer, size));
+      progress();
+    }
+  }
   const seconds = (performance.now() - started) / 1000;
   if (args.embeddings) {
     cache[key] = { seconds, images: Object.fromEntries(embedded) };
@@ -243,9 +281,9 @@ async function embedAll(visage: Visage, detector: DetectorName, recognizer: Reco
   return { embedded, seconds };
 }
 
-async function runDetector(visage: Visage, detector: DetectorName, recognizer: RecognizerName | undefined, folds: readonly LfwPair[][], files: readonly string[]): Promise<{ report: DetectorReport; embedded: Map<string, Embedded> }> {
-  const { embedded, seconds } = await embedAll(visage, detector, recognizer, files);
-  return { report: report(detector, recognizer ?? 'default', embedded, seconds, folds, files), embedded };
+async function runDetector(visage: Visage, detector: DetectorName, recognizer: RecognizerName | undefined, folds: readonly LfwPair[][], files: readonly string[], workers: number | undefined): Promise<{ report: DetectorReport; embedded: Map<string, Embedded> }> {
+  const { embedded, seconds } = await embedAll(visage, detector, recognizer, files, workers);
+  return { report: { ...report(detector, recognizer ?? 'default', embedded, seconds, folds, files), workers: workers ?? null }, embedded };
 }
 
 function report(detector: DetectorName, recognizer: string, embedded: ReadonlyMap<string, Embedded>, seconds: number, folds: readonly LfwPair[][], files: readonly string[], metrics: readonly Metric[] = METRICS, evaluator = evaluate): DetectorReport {
@@ -311,14 +349,14 @@ function fusionEvaluator(a: ReadonlyMap<string, Embedded>, b: ReadonlyMap<string
 const pct = (x: number, digits = 2) => (100 * x).toFixed(digits);
 
 function printTable(reports: readonly DetectorReport[]): void {
-  console.log('| detector | recognizer | align | metric | accuracy % (mean ± std) | AUC | TAR@FAR=1e-2 % | TAR@FAR=1e-3 % | not detected | errors (with a not-detected image) | images/s |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| detector | recognizer | align | workers | metric | accuracy % (mean ± std) | AUC | TAR@FAR=1e-2 % | TAR@FAR=1e-3 % | not detected | errors (with a not-detected image) | images/s |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of reports) {
     for (const m of METRICS) {
       const x = r.metrics[m];
       if (!x) continue;
       const notDetected = r.detector === 'none' ? 'n/a' : `${r.notDetected}/${r.images}`;
-      console.log(`| ${r.detector} | ${r.recognizer} | ${r.align} | ${m} | ${pct(x.mean)} ± ${pct(x.std)} | ${x.auc.toFixed(4)} | ${pct(x.tar['0.01']?.tar ?? Number.NaN)} | ${pct(x.tar['0.001']?.tar ?? Number.NaN)} | ${notDetected} | ${x.errors.length} (${x.errors.filter((e) => e.notDetected).length}) | ${r.imagesPerSecond.toFixed(1)} |`);
+      console.log(`| ${r.detector} | ${r.recognizer} | ${r.align} | ${r.workers ?? '-'} | ${m} | ${pct(x.mean)} ± ${pct(x.std)} | ${x.auc.toFixed(4)} | ${pct(x.tar['0.01']?.tar ?? Number.NaN)} | ${pct(x.tar['0.001']?.tar ?? Number.NaN)} | ${notDetected} | ${x.errors.length} (${x.errors.filter((e) => e.notDetected).length}) | ${r.imagesPerSecond.toFixed(1)} |`);
     }
   }
 }
@@ -350,9 +388,11 @@ try {
   for (const detector of detectors) {
     const parts = new Map<string, Map<string, Embedded>>();
     for (const recognizer of recognizers) {
-      const { report: r, embedded } = await runDetector(visage, detector, recognizer, folds, files);
-      reports.push(r);
-      parts.set(recognizer ?? 'default', embedded);
+      for (const workers of workerCounts) {
+        const { report: r, embedded } = await runDetector(visage, detector, recognizer, folds, files, workers);
+        reports.push(r);
+        parts.set(recognizer ?? 'default', embedded);
+      }
     }
     const [a, b] = [parts.get('dlib'), parts.get('mobilefacenet')];
     if (args.fuse && a && b) {
@@ -368,6 +408,13 @@ try {
 }
 
 printTable(reports);
+if (workerCounts.length > 1) {
+  // Each workers setting against the first, for the same detector and recogniser.
+  for (const r of reports.filter((x) => x.workers != null && x.workers !== workerCounts[0])) {
+    const base = reports.find((x) => x.detector === r.detector && x.recognizer === r.recognizer && x.workers === workerCounts[0]);
+    if (base) console.log(`${r.detector}/${r.recognizer}: workers ${r.workers} / workers ${base.workers}: ${(r.imagesPerSecond / base.imagesPerSecond).toFixed(2)}x images/s`);
+  }
+}
 const command = `node --import tsx bench/lfw.ts ${process.argv.slice(2).join(' ')}`.trim();
 if (args.calibrate) {
   console.log('\nCalibration (threshold: best accuracy over all pairs; scale: logistic fit, 0.5 at the threshold):');

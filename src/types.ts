@@ -232,6 +232,13 @@ export interface BatchOptions {
    * runs on another core meanwhile. Each holds its decoded pixels in memory until its turn.
    */
   prefetch?: number;
+  /**
+   * Worker threads, each with a pipeline (and networks) of its own, sharing the instance's
+   * `threads` between them (at least one each); 1 (default) embeds in this thread. A thread runs
+   * one network at a time, so more workers overlap more of the work, for more memory and a
+   * start-up per call (README, Many images).
+   */
+  workers?: number;
 }
 
 /** One image of a batch call: its result, or the typed error it alone failed with. */

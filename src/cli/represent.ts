@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { RepresentResult } from '../index.js';
 import { expandFolders, formatBox, inputLabel, reportBatch, type Settled } from './batch.js';
 import type { CommandContext } from './io.js';
-import { addDetectOptions, addRecognizerOption, addSpoofOptions, detectOptions, spoofOptions, withVisage, type DetectFlags, type SpoofFlags } from './options.js';
+import { addDetectOptions, addRecognizerOption, addSpoofOptions, detectOptions, positiveInteger, spoofOptions, withVisage, type DetectFlags, type SpoofFlags } from './options.js';
 
 function summary(label: string, result: RepresentResult): string {
   const size = result.faces[0]?.embedding.length ?? 0;
@@ -19,6 +19,7 @@ function summary(label: string, result: RepresentResult): string {
 /** Defines the represent command on `command`. */
 export function defineRepresent(command: Command, ctx: CommandContext): void {
   addSpoofOptions(addRecognizerOption(addDetectOptions(command.description('Compute the face embedding of every face in each image').argument('<images...>', 'image paths, folders (every image under them), URLs, base64 strings or data: URIs'))))
+    .option('--workers <n>', 'worker threads, each with its own networks, sharing --threads (default 1: this thread; see the README for memory and speed)', positiveInteger)
     .addHelpText(
       'after',
       `
@@ -26,15 +27,16 @@ Examples:
   $ visage represent face.jpg --json > embedding.json
   $ visage represent crop.png --detector none --json
   $ visage represent a.jpg b.jpg c.jpg --json
-  $ visage represent photos/ --json > library.json   (the next image decodes while one is embedded)`,
+  $ visage represent photos/ --json > library.json   (the next image decodes while one is embedded)
+  $ visage represent photos/ --json --workers 2 > library.json   (two pipelines at once)`,
     )
     .action(async (inputs: string[], _opts: unknown, cmd: Command) => {
-      const flags = cmd.optsWithGlobals<DetectFlags & SpoofFlags>();
+      const flags = cmd.optsWithGlobals<DetectFlags & SpoofFlags & { workers?: number }>();
       ctx.finish(
         await withVisage(flags, async (visage) => {
           const files = await expandFolders(inputs);
           async function* settled(): AsyncGenerator<Settled<RepresentResult>> {
-            for await (const item of visage.representEach(files, { ...detectOptions(flags), ...spoofOptions(flags) })) {
+            for await (const item of visage.representEach(files, { ...detectOptions(flags), ...spoofOptions(flags), workers: flags.workers })) {
               yield item.error ? { index: item.index, error: item.error } : { index: item.index, outcome: { result: item.result, summary: summary(inputLabel(item.input), item.result) } };
             }
           }

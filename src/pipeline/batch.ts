@@ -33,6 +33,8 @@ export function checkPrefetch(prefetch: unknown): number {
  * `work(decode(input))` for every input, in input order, with up to `prefetch` inputs decoding
  * while one is at work. An input that fails with a VisageError (unreadable, no face, …) yields
  * its error and the rest go on; any other error is a fault, and ends the iteration with it.
+ * The source is read in the background: an input already decoded goes to work without waiting
+ * for the source's next one (a slow source, or the pool's worker fed one message at a time).
  */
 export async function* pipelined<I, D, R>(
   inputs: Iterable<I> | AsyncIterable<I>,
@@ -43,20 +45,44 @@ export async function* pipelined<I, D, R>(
   const iterator = Symbol.asyncIterator in inputs ? inputs[Symbol.asyncIterator]() : inputs[Symbol.iterator]();
   const ahead: { input: I; decoded: Promise<Settled<D> | { bug: unknown }> }[] = [];
   let exhausted = false;
-  const fill = async () => {
-    while (!exhausted && ahead.length <= prefetch) {
-      const next = await iterator.next();
-      if (next.done) exhausted = true;
-      else ahead.push({ input: next.value, decoded: settle(decode(next.value)) });
+  let sourceFailed: { error: unknown } | undefined;
+  let reading = false;
+  let arrived: (() => void) | undefined;
+  // One reader at a time (an iterator need not take overlapping next() calls), topping `ahead` up.
+  const read = async () => {
+    if (reading) return;
+    reading = true;
+    try {
+      while (!exhausted && ahead.length <= prefetch) {
+        const next = await iterator.next();
+        if (next.done) exhausted = true;
+        else ahead.push({ input: next.value, decoded: settle(decode(next.value)) });
+        arrived?.();
+      }
+    } catch (error) {
+      sourceFailed = { error };
+      exhausted = true;
+      arrived?.();
+    } finally {
+      reading = false;
     }
   };
   try {
-    let index = 0;
-    await fill();
-    for (let head = ahead.shift(); head !== undefined; head = ahead.shift(), index++) {
+    for (let index = 0; ; index++) {
+      void read();
+      while (ahead.length === 0 && !exhausted) {
+        await new Promise<void>((resolve) => {
+          arrived = resolve;
+        });
+      }
+      const head = ahead.shift();
+      if (head === undefined) {
+        if (sourceFailed) throw sourceFailed.error;
+        return;
+      }
       const decoded = await head.decoded;
       // The next decodes start before this image's networks take the main thread.
-      await fill();
+      void read();
       if ('bug' in decoded) throw decoded.bug;
       const outcome = 'error' in decoded ? decoded : await settle(work(decoded.value));
       if ('bug' in outcome) throw outcome.bug;

@@ -18,6 +18,7 @@ import { classifyWithHead } from '../models/expression-head/index.js';
 import { mirrorAveragedExpressions } from '../models/expression/index.js';
 import { createRecognizer, type Recognizer } from './recognizers.js';
 import { checkPrefetch, pipelined } from './batch.js';
+import { checkWorkers, pooled, threadsPerWorker } from './pool.js';
 import { assertReal, judgeFaces, spoofSettings } from './spoof.js';
 import { analyzeVideo } from '../video/loop.js';
 import type { VideoFrameResult, VideoOptions, VideoSource } from '../video/types.js';
@@ -327,8 +328,14 @@ export class VisagePipeline implements Visage {
   representEach<I extends ImageInput>(inputs: Iterable<I> | AsyncIterable<I>, options: RepresentOptions & BatchOptions = {}): AsyncIterableIterator<BatchItem<I, RepresentResult>> {
     // Options are checked before the first image, so a bad one fails the call, not every image.
     const prefetch = checkPrefetch(options.prefetch);
+    const workers = checkWorkers(options.workers);
     const recognizer = this.recognizerFor(options);
     if (options.antiSpoofing) spoofSettings(options);
+    if (workers > 1) {
+      const { workers: _, ...call } = options;
+      const threads = threadsPerWorker(this.models.engine.threads, workers);
+      return pooled(inputs, { options: { ...this.options, threads }, call: { ...call, prefetch } }, workers);
+    }
     return pipelined(inputs, (input) => this.decode(input), (decoded) => this.embed(decoded, options, recognizer), prefetch);
   }
 

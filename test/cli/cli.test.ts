@@ -186,6 +186,18 @@ describe('visage CLI', () => {
     }
     assert.deepEqual(lines(stderr), [`[1/2] ${entries[0]?.input}`, `[2/2] ${entries[1]?.input}`]);
 
+    // --workers 2: the same entries, in the same order, from two worker threads.
+    const pooled = await run('represent', library, '--json', '--recognizer', 'mobilefacenet', '--workers', '2');
+    assert.equal(pooled.code, 0, pooled.stderr);
+    const again = JSON.parse(pooled.stdout) as typeof entries;
+    assert.deepEqual(again.map((e) => e.input), entries.map((e) => e.input));
+    again.forEach((e, i) => {
+      const faces = entries[i]?.result?.faces ?? [];
+      assert.equal(e.result?.faces.length, faces.length);
+      e.result?.faces.forEach((f, k) => assert.ok(f.embedding.every((v, j) => Math.abs(v - (faces[k]?.embedding[j] ?? Number.NaN)) < 1e-4), `${e.input} face ${k}`));
+    });
+    assert.equal((await run('represent', library, '--workers', '0')).code, 2);
+
     const empty = path.join(dir, 'empty');
     await mkdir(empty);
     const none = await run('represent', empty, '--json');

@@ -55,6 +55,26 @@ describe('pipelined', () => {
     assert.deepEqual(seen, [0]);
   });
 
+  it('works on an input already decoded without waiting for the source to give the next one', { timeout: 5000 }, async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // The second input comes only once the first is at work (a live source, or a pool worker's inbox).
+    async function* source() {
+      yield 0;
+      await gate;
+      yield 1;
+    }
+    const work = async (d: number) => {
+      if (d === 0) release();
+      return d;
+    };
+    const got = [];
+    for await (const item of pipelined(source(), async (n: number) => n, work, 1)) got.push(item.result);
+    assert.deepEqual(got, [0, 1]);
+  });
+
   it('stopping early closes the source and leaves no decode failure unhandled', async () => {
     let closed = false;
     async function* source() {
