@@ -4,7 +4,9 @@
  * clients at once, rotating through the routes a service gets (DeepFace verify / represent /
  * analyze, the seed's emotion route, gallery enrolment and recognition), on face crops and whole
  * group photos that ship with face-api. The serving process's RSS (VmRSS) and peak (VmHWM) are
- * read from /proc after the warm-up and at every quarter.
+ * read from /proc after the warm-up and at every quarter. The server inherits the environment, so
+ * allocator settings are measured by setting them on this command (MALLOC_ARENA_MAX=2,
+ * LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2).
  *
  *   npm run build && node --import tsx bench/service-rss.ts [--requests 1000] [--clients 2]
  */
@@ -35,24 +37,29 @@ const crops = await Promise.all(
 );
 const b64 = (b: Buffer) => b.toString('base64');
 
-/** The k-th request of the mix: [path, JSON body]. Group photos in one request of three. */
+/**
+ * The k-th request of the mix: [path, JSON body]. Each round of six routes takes the next photo
+ * (k % 6 picks the route, so the photo turns with the round); `/represent` and every other
+ * `/analyze` and recognition get the whole group photo.
+ */
 function request(k: number): [string, object] {
-  const g = group[k % group.length] as Buffer;
-  const c = crops[k % crops.length] as Buffer;
-  const other = group[(k + 1) % group.length] as Buffer;
+  const round = Math.floor(k / 6);
+  const g = group[round % group.length] as Buffer;
+  const c = crops[round % crops.length] as Buffer;
+  const other = group[(round + 1) % group.length] as Buffer;
   switch (k % 6) {
     case 0:
       return ['/verify', { img1: b64(g), img2: b64(other) }];
     case 1:
-      return ['/represent', { img: b64(c) }];
+      return ['/represent', { img: b64(g) }];
     case 2:
-      return ['/analyze', { img: b64(k % 4 === 0 ? g : c) }];
+      return ['/analyze', { img: b64(round % 2 === 0 ? g : c) }];
     case 3:
       return ['/api/analyze/emotion', { image_url: `data:image/jpeg;base64,${b64(c)}` }];
     case 4:
-      return [`/api/v1/recognition/faces?subject=person${k % 50}`, { file: b64(c) }];
+      return [`/api/v1/recognition/faces?subject=person${round % 50}`, { file: b64(c) }];
     default:
-      return ['/api/v1/recognition/recognize', { file: b64(k % 3 === 0 ? g : c) }];
+      return ['/api/v1/recognition/recognize', { file: b64(round % 2 === 0 ? g : c) }];
   }
 }
 
@@ -75,13 +82,15 @@ async function memory(): Promise<{ rss: number; peak: number }> {
 }
 
 let next = 0;
-const statuses = new Map<number, number>();
+/** Answers by route and status. */
+const statuses = new Map<string, number>();
 async function client(until: number): Promise<void> {
   for (let k = next++; k < until; k = next++) {
     const [route, body] = request(k);
     const res = await fetch(`${origin}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     await res.arrayBuffer();
-    statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+    const key = `${route.split('?')[0]} ${res.status}`;
+    statuses.set(key, (statuses.get(key) ?? 0) + 1);
   }
 }
 

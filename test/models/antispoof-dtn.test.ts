@@ -11,7 +11,7 @@ import { loadImage } from '../../src/image/index.js';
 import { createDtnNet, dtnCrop, dtnFile, dtnInput, dtnSquare, laplacianSharpness, type DtnCrop } from '../../src/models/antispoof-dtn/index.js';
 import { asPixels } from '../../src/pipeline/align.js';
 import { createVisage } from '../../src/index.js';
-import { runLiteRt } from '../reference/litert.js';
+import { liteRtRunner } from '../reference/litert.js';
 import { SAMPLE_IMAGES, maxAbsDiff, sampleName } from './helpers.js';
 
 const engine = new Engine({ threads: 1 });
@@ -36,16 +36,20 @@ describe('anti-spoofing DTN (TFLite → ONNX) against LiteRT', () => {
     assert.ok(crops.length >= 20, `expected the photos' faces, found ${crops.length}`);
     const net = await createDtnNet(engine);
     const ours = await net.predictBatch(crops.map((c) => c.crop));
-    const model = new Uint8Array(await readFile(dtnFile()));
+    const liteRt = await liteRtRunner(new Uint8Array(await readFile(dtnFile())));
     const leavesSeen = new Set<number>();
-    for (const [i, { label, crop }] of crops.entries()) {
-      const [scores, mask] = await runLiteRt(model, [dtnInput([crop])]);
-      const mine = ours[i];
-      assert.ok(scores && mask && mine);
-      assert.ok(maxAbsDiff(mine.scores, scores.data) <= 1e-4, `${label}: leaf scores differ by ${maxAbsDiff(mine.scores, scores.data)}`);
-      assert.ok(maxAbsDiff(mine.mask, mask.data) <= 1e-4, `${label}: leaf masks differ`);
-      assert.equal(mine.mask.reduce((a, b) => a + b, 0), 1, `${label}: the mask is one-hot`);
-      leavesSeen.add(mine.mask.indexOf(1));
+    try {
+      for (const [i, { label, crop }] of crops.entries()) {
+        const [scores, mask] = await liteRt.run([dtnInput([crop])]);
+        const mine = ours[i];
+        assert.ok(scores && mask && mine);
+        assert.ok(maxAbsDiff(mine.scores, scores.data) <= 1e-4, `${label}: leaf scores differ by ${maxAbsDiff(mine.scores, scores.data)}`);
+        assert.ok(maxAbsDiff(mine.mask, mask.data) <= 1e-4, `${label}: leaf masks differ`);
+        assert.equal(mine.mask.reduce((a, b) => a + b, 0), 1, `${label}: the mask is one-hot`);
+        leavesSeen.add(mine.mask.indexOf(1));
+      }
+    } finally {
+      liteRt.close();
     }
     // The routing (comparisons, casts) is exercised: the faces do not all fall in one leaf.
     assert.ok(leavesSeen.size >= 2, `leaves used: ${[...leavesSeen].join(', ')}`);

@@ -28,7 +28,7 @@ import {
   type BlazeFaceVariant,
   type RelativeFace,
 } from '../../src/models/blazeface/index.js';
-import { runLiteRt } from '../reference/litert.js';
+import { liteRtRunner, type LiteRtRunner } from '../reference/litert.js';
 import { loadMediaPipeReference, mediaPipeAvailable, type MediaPipeFace, type MediaPipeReference } from '../reference/mediapipe.js';
 import { SAMPLE_IMAGES, sampleName } from './helpers.js';
 
@@ -49,11 +49,31 @@ before(async () => {
 });
 after(() => engine.dispose());
 
-/** LiteRT's outputs for one photo's input, as visage prepares it. */
-async function liteRt(variant: BlazeFaceVariant, image: RgbImage) {
+/** Each variant's TFLite file compiled on LiteRT once. */
+const liteRtRunners = new Map<BlazeFaceVariant, Promise<LiteRtRunner>>();
+function liteRtFor(variant: BlazeFaceVariant): Promise<LiteRtRunner> {
+  let runner = liteRtRunners.get(variant);
+  if (!runner) liteRtRunners.set(variant, (runner = readFile(blazeFaceFile(variant)).then((bytes) => liteRtRunner(new Uint8Array(bytes)))));
+  return runner;
+}
+after(async () => {
+  for (const runner of liteRtRunners.values()) (await runner).close();
+});
+
+/** LiteRT's outputs for one photo's input, as visage prepares it; run once per variant and photo (both suites read them). */
+const liteRtRuns = new WeakMap<RgbImage, Map<BlazeFaceVariant, ReturnType<typeof runLiteRtOn>>>();
+function liteRt(variant: BlazeFaceVariant, image: RgbImage) {
+  const runs = liteRtRuns.get(image) ?? new Map<BlazeFaceVariant, ReturnType<typeof runLiteRtOn>>();
+  liteRtRuns.set(image, runs);
+  let run = runs.get(variant);
+  if (!run) runs.set(variant, (run = runLiteRtOn(variant, image)));
+  return run;
+}
+
+async function runLiteRtOn(variant: BlazeFaceVariant, image: RgbImage) {
   const { inputSize } = BLAZEFACE_CONFIGS[variant];
   const { input, letterbox } = blazeFaceInput(image, inputSize);
-  const [regressors, scores] = await runLiteRt(new Uint8Array(await readFile(blazeFaceFile(variant))), [{ data: input, dims: [1, inputSize, inputSize, 3] }]);
+  const [regressors, scores] = await (await liteRtFor(variant)).run([{ data: input, dims: [1, inputSize, inputSize, 3] }]);
   assert.ok(regressors && scores);
   return { input, letterbox, regressors, scores };
 }

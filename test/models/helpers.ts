@@ -91,7 +91,7 @@ export async function referenceFaceCrops(
   boxOf: (face: FullFaceJson) => Box,
 ): Promise<{ face: FullFaceJson; crop: FloatImage }[]> {
   const image = toFloatImage(await decodeRgb(file));
-  const faces = await reference.detectAll(file);
+  const faces = await reference.detectAllCached(file);
   return faces.map((face) => ({ face, crop: crop(image, clipBox(boxOf(face), image.width, image.height)) }));
 }
 

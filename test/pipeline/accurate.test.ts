@@ -16,6 +16,8 @@ import { clipToImage, combinePasses, runPass, tilePass, tileGrid, type AccurateP
 const DEMO = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
 const WIDTH = 1280;
 const HEIGHT = 800;
+/** Faces the group photo is made of: two large and twelve small. */
+const SOURCES = 14;
 
 let visage: Visage;
 
@@ -39,6 +41,8 @@ interface Placed {
 async function groupPhoto(): Promise<{ png: Buffer; faces: Placed[] }> {
   const sources: { file: string; box: Box }[] = [];
   for (const i of [1, 2, 3, 4, 5, 6]) {
+    // The photo takes the first SOURCES faces: photos after those hold none of them.
+    if (sources.length >= SOURCES) break;
     const file = path.join(DEMO, `sample${i}.jpg`);
     for (const f of (await visage.detect(file)).faces) if (f.box.height >= 60) sources.push({ file, box: f.box });
   }
@@ -68,7 +72,7 @@ async function groupPhoto(): Promise<{ png: Buffer; faces: Placed[] }> {
   await paste(sources[0] as { file: string; box: Box }, 180, 40, 60, true);
   await paste(sources[1] as { file: string; box: Box }, 180, WIDTH - 200, 300, true);
   // The small ones, 20 to 40 pixels, in a loose grid in the middle.
-  const small = sources.slice(2, 14);
+  const small = sources.slice(2, SOURCES);
   for (const [i, s] of small.entries()) {
     const col = i % 4;
     const row = Math.floor(i / 4);

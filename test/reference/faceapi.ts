@@ -10,8 +10,10 @@
  *
  * Weights: node_modules/@vladmandic/face-api/model, read from disk by face-api's loadFromDisk.
  */
+import { readdirSync } from 'node:fs';
 import Module from 'node:module';
 import path from 'node:path';
+import { cachedAnswer } from './answer-cache.js';
 import {
   type RawArray,
   type Tensor,
@@ -212,10 +214,18 @@ export interface FaceApiReference {
       tinyLandmarks?: boolean;
     },
   ): Promise<FullFaceJson[]>;
+  /**
+   * detectAll on an image file, its answer kept on disk (answer-cache.ts) for later calls and test
+   * files: the full chain takes seconds a photo, and several test files read the same photos.
+   */
+  detectAllCached(file: string, options?: Parameters<FaceApiReference['detectAll']>[1]): Promise<FullFaceJson[]>;
   /** Number of live tfjs tensors (leak check). */
   numTensors(): number;
   dispose(): void;
 }
+
+/** This wrapper's own source: a change to it makes cached answers stale. */
+const WRAPPER_SOURCES = ['faceapi.ts', 'tfjs-wasm.ts'].map((name) => path.join(import.meta.dirname, name));
 
 function boxJson(b: FaBox): FaBox {
   return { x: b.x, y: b.y, width: b.width, height: b.height };
@@ -324,7 +334,7 @@ export async function loadFaceApiReference(modelDir: string = FACEAPI_MODEL_DIR)
       }
     };
 
-  return {
+  const reference: FaceApiReference = {
     version: faceapi.version,
     backend: backendInfo(),
     loadMs,
@@ -444,12 +454,18 @@ export async function loadFaceApiReference(modelDir: string = FACEAPI_MODEL_DIR)
       });
     },
 
+    detectAllCached(file, options = {}) {
+      const sources = [file, ...readdirSync(modelDir).sort().map((name) => path.join(modelDir, name)), ...WRAPPER_SOURCES];
+      return cachedAnswer('faceapi-detectAll', sources, { version: faceapi.version, backend: backendInfo(), options }, () => reference.detectAll(file, options));
+    },
+
     numTensors: () => tf.memory().numTensors,
 
     dispose() {
       for (const net of [...all, ...others.values()]) if (net.isLoaded) net.dispose(false);
     },
   };
+  return reference;
 }
 
 /** Float32Array view of any tensor (re-exported for oracle tests). */

