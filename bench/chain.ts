@@ -101,7 +101,8 @@ async function visageChain(models: ModelRegistry, file: string, stages: Record<S
   const points = await landmarks.predictBatch(landmarkCrops, faces.map((f) => ({ x: f.box.x, y: f.box.y })));
   lap('landmarks');
   const descriptorCrops = points.map((p) => descriptorCrop(pixels, p, 'box') as FloatImage);
-  const attributeCrops = points.map((p) => cropBox(pixels, attributeBox(p)) as FloatImage);
+  // The pipeline squares each attribute crop to 112 once for face-api's expression and age/gender nets.
+  const attributeCrops = points.map((p) => toSquareInput(cropBox(pixels, attributeBox(p)) as FloatImage, CROP_SIZE, true).input);
   lap('crops');
   await descriptor.describeBatch(descriptorCrops);
   lap('descriptor');

@@ -7,7 +7,8 @@ import { loadImage, type ImageInput } from '../image/index.js';
 import type { Box, Point, RgbImage } from '../image/types.js';
 import { METRICS, confidence, distance } from '../match/index.js';
 import type { Pixels } from '../image/warp.js';
-import type { FloatImage } from '../models/common/preprocess.js';
+import { toSquareInput, type FloatImage } from '../models/common/preprocess.js';
+import { CROP_INPUT_SIZE } from '../models/common/feature-extractor.js';
 import { iou } from '../models/common/boxes.js';
 import { ModelRegistry } from './models.js';
 import { ACCURATE_PLANS, clipToImage, detectAccurate, type PassRunners } from './accurate.js';
@@ -437,7 +438,7 @@ export class VisagePipeline implements Visage {
   }
 
   /** Emotion probabilities in EMOTIONS order from the chosen classifier. */
-  private async emotions(model: EmotionModel, faces: readonly { crop: FloatImage; landmarks: readonly Point[] }[]): Promise<Record<Emotion, number>[]> {
+  private async emotions(model: EmotionModel, faces: readonly { crop: FloatImage; landmarks: readonly Point[] }[], faceApiInputs: () => FloatImage[]): Promise<Record<Emotion, number>[]> {
     const crops = faces.map((f) => f.crop);
     if (model === 'human') {
       // human's labels are visage's, in the same order (checked by a test).
@@ -456,14 +457,14 @@ export class VisagePipeline implements Visage {
       return probabilities.map((p) => Object.fromEntries(EMOTIONS.map((k) => [k, p[head.labels.indexOf(k)] as number])) as Record<Emotion, number>);
     }
     const expressions = model === 'visage-net'
-      ? await mirrorAveragedExpressions(await this.models.expressionFineTuned(), crops)
-      : await (await this.models.expression()).predictBatch(crops);
+      ? await mirrorAveragedExpressions(await this.models.expressionFineTuned(), faceApiInputs())
+      : await (await this.models.expression()).predictBatch(faceApiInputs());
     return expressions.map((e) => Object.fromEntries(EMOTIONS.map((k) => [k, e[k]])) as Record<Emotion, number>);
   }
 
-  private async ageGender(model: AgeGenderModel, crops: readonly FloatImage[]): Promise<{ age: number; gender: { woman: number; man: number } }[]> {
+  private async ageGender(model: AgeGenderModel, crops: readonly FloatImage[], faceApiInputs: () => FloatImage[]): Promise<{ age: number; gender: { woman: number; man: number } }[]> {
     if (model === 'faceres') return (await (await this.models.faceres()).predictBatch(crops)).map(({ age, gender }) => ({ age, gender }));
-    return (await this.models.ageGender()).predictBatch(crops);
+    return (await this.models.ageGender()).predictBatch(faceApiInputs());
   }
 
   /**
@@ -474,11 +475,15 @@ export class VisagePipeline implements Visage {
     const crops = faces.map((f) => attributeCrop(decoded.pixels, f));
     const usable = faces.map((f, i) => ({ f, i, crop: crops[i] })).filter((x): x is { f: DetectedFace; i: number; crop: FloatImage } => x.crop !== null);
     const images = usable.map((x) => x.crop);
+    // face-api's expression and age/gender nets take the same 112 square of each crop (a square of
+    // that size passes through their own resize unchanged): it is made once for both.
+    let squares: FloatImage[] | undefined;
+    const faceApiInputs = () => (squares ??= images.map((c) => toSquareInput(c, CROP_INPUT_SIZE, true).input));
     const wantEmotion = actions.includes('emotion');
     const wantAgeGender = actions.includes('age') || actions.includes('gender');
     const [expressions, ageGender, spoof] = await Promise.all([
-      wantEmotion ? this.emotions(classifiers.emotionModel, usable.map((x) => ({ crop: x.crop, landmarks: x.f.landmarks }))) : null,
-      wantAgeGender ? this.ageGender(classifiers.ageGenderModel, images) : null,
+      wantEmotion ? this.emotions(classifiers.emotionModel, usable.map((x) => ({ crop: x.crop, landmarks: x.f.landmarks })), faceApiInputs) : null,
+      wantAgeGender ? this.ageGender(classifiers.ageGenderModel, images, faceApiInputs) : null,
       actions.includes('spoof') ? (judged ?? judgeFaces(this.models, decoded.pixels, faces, spoofSettings(spoofOptions))) : null,
     ]);
     const models: AnalysisModels = {

@@ -3,6 +3,7 @@
  */
 import type { Engine, Tensor } from '../../engine/index.js';
 import {
+  FACE_BATCH,
   faceApiManifest,
   loadCropModel,
   positiveInteger,
@@ -22,7 +23,7 @@ export interface AgeGender {
 export interface AgeGenderOptions {
   /** A face-api age/gender weights manifest. Default: the one shipped in `@vladmandic/face-api`. */
   manifestPath?: string;
-  /** Most faces per network call. Default 32. */
+  /** Most faces per network call. Default 8 (FACE_BATCH: larger batches run slower per face). */
   maxBatch?: number;
 }
 
@@ -47,7 +48,7 @@ export interface AgeGenderNet {
  */
 export async function createAgeGenderNet(engine: Engine, options: AgeGenderOptions = {}): Promise<AgeGenderNet> {
   const manifestPath = options.manifestPath ?? faceApiManifest('age_gender_model');
-  const maxBatch = positiveInteger(options.maxBatch ?? 32, 'maxBatch');
+  const maxBatch = positiveInteger(options.maxBatch ?? FACE_BATCH, 'maxBatch');
   const model = await loadCropModel(engine, `faceapi-age-gender:${manifestPath}`, manifestPath, build, GRAPH_VERSION);
 
   async function predictBatch(faceCrops: readonly FloatImage[]): Promise<AgeGender[]> {

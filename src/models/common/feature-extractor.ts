@@ -4,7 +4,7 @@
  * used by the 68-point landmarks and the expression net; TinyFaceFeatureExtractor: three 3-conv
  * blocks, used by the tiny landmarks), and the batched forward pass of a crop classifier.
  */
-export { faceApiManifest, positiveInteger } from './packaged.js';
+export { FACE_BATCH, faceApiManifest, positiveInteger } from './packaged.js';
 import {
   type Engine,
   type GraphBuilder,

@@ -43,6 +43,14 @@ export function humanModel(model: string): string {
   return path.join(dir, 'models', `${model}.json`);
 }
 
+/**
+ * Most faces per network call for the face-crop networks. Larger batches run slower per face on
+ * this kind of machine (their activations no longer stay in cache): per face, 48 at once took
+ * 4-7x as long as 8 at once for the 68 landmarks, expression, age/gender and the descriptor, while
+ * batches of 2 to 12 ran alike (bench/README: chain.ts; 2026-12-05).
+ */
+export const FACE_BATCH = 8;
+
 /** Validates a positive integer option, naming it in the error. */
 export function positiveInteger(value: number, name: string): number {
   if (!Number.isInteger(value) || value < 1) {

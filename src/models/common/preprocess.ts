@@ -104,58 +104,81 @@ function bilinearTaps(inSize: number, outSize: number, offset: number, extent: n
   return { lo, hi, frac };
 }
 
-/**
- * toSquareInput straight from 8-bit RGB, padding and resizing in one pass: the same values as
- * `toSquareInput(toFloatImage(image), size, centre)` without full-size float copies (for a large
- * photo those copies cost as much as a detector network). TF's bilinear step is separable as
- * written (each row first, then between rows), so rows are interpolated once and reused.
- */
-export function rgbToSquareInput(image: RgbImage, size: number, centre = false): { input: FloatImage; padding: SquarePadding } {
-  const { width, height, data } = image;
+/** The padding toSquareInput puts around an image of this size. */
+function squarePadding(width: number, height: number, centre: boolean): SquarePadding {
   const side = Math.max(width, height);
   const diff = side - Math.min(width, height);
   const before = diff - Math.round(diff * (centre ? 0.5 : 1));
-  const padding = { size: side, offsetX: width < height ? before : 0, offsetY: height < width ? before : 0 };
-  const rows = bilinearTaps(side, size, padding.offsetY, height);
-  const cols = bilinearTaps(side, size, padding.offsetX, width);
+  return { size: side, offsetX: width < height ? before : 0, offsetY: height < width ? before : 0 };
+}
 
-  const zeros = new Float64Array(size * 3);
-  const cache = new Map<number, Float64Array>();
-  const interpolatedRow = (row: number): Float64Array => {
+/**
+ * Writes rgbToSquareInput's values for `image` into `out` from `offset`. TF's bilinear step is
+ * separable as written (each row first, then between rows), so each source row is interpolated
+ * once, into one of two buffers (output rows only move down, so two are enough).
+ */
+function squareInto(image: RgbImage, size: number, padding: SquarePadding, out: Float32Array, offset: number): void {
+  const { width, height, data } = image;
+  const rows = bilinearTaps(padding.size, size, padding.offsetY, height);
+  const cols = bilinearTaps(padding.size, size, padding.offsetX, width);
+  const n = size * 3;
+  const zeros = new Float64Array(n);
+  const buffers = [new Float64Array(n), new Float64Array(n)] as const;
+  const held = [-1, -1];
+  const { lo, hi, frac } = cols;
+  // The interpolated source `row`, in a buffer other than the one holding `keep`.
+  const interpolatedRow = (row: number, keep: number): Float64Array => {
     if (row < 0) return zeros;
-    let out = cache.get(row);
-    if (out) return out;
-    out = new Float64Array(size * 3);
+    if (held[0] === row) return buffers[0];
+    if (held[1] === row) return buffers[1];
+    const slot = held[0] === keep && keep >= 0 ? 1 : 0;
+    const buf = buffers[slot];
+    held[slot] = row;
     const base = row * width * 3;
-    for (let x = 0; x < size; x++) {
-      const c0 = cols.lo[x] as number;
-      const c1 = cols.hi[x] as number;
-      const fx = cols.frac[x] as number;
-      for (let k = 0; k < 3; k++) {
-        const left = c0 < 0 ? 0 : (data[base + c0 * 3 + k] as number);
-        const right = c1 < 0 ? 0 : (data[base + c1 * 3 + k] as number);
-        out[x * 3 + k] = left + (right - left) * fx;
+    for (let x = 0, o = 0; x < size; x++, o += 3) {
+      const c0 = lo[x] as number;
+      const c1 = hi[x] as number;
+      const fx = frac[x] as number;
+      if (c0 >= 0 && c1 >= 0) {
+        const l = base + c0 * 3;
+        const r = base + c1 * 3;
+        for (let k = 0; k < 3; k++) {
+          const left = data[l + k] as number;
+          buf[o + k] = left + ((data[r + k] as number) - left) * fx;
+        }
+      } else {
+        for (let k = 0; k < 3; k++) {
+          const left = c0 < 0 ? 0 : (data[base + c0 * 3 + k] as number);
+          const right = c1 < 0 ? 0 : (data[base + c1 * 3 + k] as number);
+          buf[o + k] = left + (right - left) * fx;
+        }
       }
     }
-    cache.set(row, out);
-    return out;
+    return buf;
   };
-
-  const out = new Float32Array(size * size * 3);
   for (let y = 0; y < size; y++) {
     const r0 = rows.lo[y] as number;
     const r1 = rows.hi[y] as number;
-    const top = interpolatedRow(r0);
-    const bottom = interpolatedRow(r1);
+    const top = interpolatedRow(r0, r1);
+    const bottom = interpolatedRow(r1, r0);
     const fy = rows.frac[y] as number;
-    const o = y * size * 3;
-    for (let i = 0; i < size * 3; i++) {
+    const o = offset + y * n;
+    for (let i = 0; i < n; i++) {
       const t = top[i] as number;
       out[o + i] = t + ((bottom[i] as number) - t) * fy;
     }
-    // Rows only move down: keep just the two in use.
-    for (const row of cache.keys()) if (row !== r0 && row !== r1) cache.delete(row);
   }
+}
+
+/**
+ * toSquareInput straight from 8-bit RGB, padding and resizing in one pass: the same values as
+ * `toSquareInput(toFloatImage(image), size, centre)` without full-size float copies (for a large
+ * photo those copies cost as much as a detector network).
+ */
+export function rgbToSquareInput(image: RgbImage, size: number, centre = false): { input: FloatImage; padding: SquarePadding } {
+  const padding = squarePadding(image.width, image.height, centre);
+  const out = new Float32Array(size * size * 3);
+  squareInto(image, size, padding, out, 0);
   return { input: { data: out, width: size, height: size, channels: 3 }, padding };
 }
 
@@ -164,8 +187,8 @@ export function rgbSquareBatch(images: readonly RgbImage[], size: number): { bat
   const perImage = size * size * 3;
   const batch = new Float32Array(images.length * perImage);
   const paddings = images.map((image, i) => {
-    const { input, padding } = rgbToSquareInput(image, size);
-    batch.set(input.data, i * perImage);
+    const padding = squarePadding(image.width, image.height, false);
+    squareInto(image, size, padding, batch, i * perImage);
     return padding;
   });
   return { batch, paddings };

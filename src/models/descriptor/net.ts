@@ -1,4 +1,4 @@
-import { dlibModel, positiveInteger } from '../common/packaged.js';
+import { FACE_BATCH, dlibModel, positiveInteger } from '../common/packaged.js';
 import { faceApiWeightFiles, readFaceApiWeights, type Engine, type Model } from '../../engine/index.js';
 import { VisageError } from '../../errors.js';
 import {
@@ -38,7 +38,7 @@ async function forward(model: Model, nhwc: Float32Array): Promise<Float32Array> 
  */
 export async function createDescriptorNet(engine: Engine, options: DescriptorOptions = {}): Promise<DescriptorNet> {
   const weightsPath = options.weightsPath ?? dlibModel('dlib_face_recognition_resnet_model_v1');
-  const maxBatch = positiveInteger(options.maxBatch ?? 32, 'maxBatch');
+  const maxBatch = positiveInteger(options.maxBatch ?? FACE_BATCH, 'maxBatch');
   // Each source with its own input scaling: dlib's file as dlib runs it, face-api's as face-api does.
   const model = await engine.load(`descriptor:${weightsPath}`, async () =>
     weightsPath.endsWith('.dat')

@@ -7,7 +7,7 @@ export interface DescriptorOptions {
    * `face_recognition_model-weights_manifest.json` (the same network quantised to 8 bits).
    */
   weightsPath?: string;
-  /** Most faces run in one network call by describeBatch (default 32). */
+  /** Most faces run in one network call by describeBatch (default 8, FACE_BATCH: larger batches run slower per face). */
   maxBatch?: number;
 }
 

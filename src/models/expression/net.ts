@@ -3,6 +3,7 @@
  */
 import type { Engine, Tensor } from '../../engine/index.js';
 import {
+  FACE_BATCH,
   faceApiManifest,
   loadCropModel,
   positiveInteger,
@@ -23,7 +24,7 @@ export type Expressions = Record<ExpressionLabel, number>;
 export interface ExpressionOptions {
   /** A face-api expression weights manifest. Default: the one shipped in `@vladmandic/face-api`. */
   manifestPath?: string;
-  /** Most faces per network call. Default 32. */
+  /** Most faces per network call. Default 8 (FACE_BATCH: larger batches run slower per face). */
   maxBatch?: number;
 }
 
@@ -62,7 +63,7 @@ function toExpressions(probabilities: Float32Array): Expressions {
  */
 export async function createExpressionNet(engine: Engine, options: ExpressionOptions = {}): Promise<ExpressionNet> {
   const manifestPath = options.manifestPath ?? faceApiManifest('face_expression_model');
-  const maxBatch = positiveInteger(options.maxBatch ?? 32, 'maxBatch');
+  const maxBatch = positiveInteger(options.maxBatch ?? FACE_BATCH, 'maxBatch');
   const model = await loadCropModel(engine, `faceapi-expression:${manifestPath}`, manifestPath, build, GRAPH_VERSION);
 
   async function predictBatch(faceCrops: readonly FloatImage[]): Promise<Expressions[]> {

@@ -6,6 +6,7 @@ import { VisageError } from '../../errors.js';
 import type { Point } from '../../image/types.js';
 import {
   type FeatureExtractorVariant,
+  FACE_BATCH,
   faceApiManifest,
   loadCropModel,
   positiveInteger,
@@ -21,7 +22,7 @@ export interface LandmarksOptions {
   variant?: FeatureExtractorVariant;
   /** A face-api weights manifest for that variant. Default: the one shipped in `@vladmandic/face-api`. */
   manifestPath?: string;
-  /** Most faces per network call. Default 32. */
+  /** Most faces per network call. Default 8 (FACE_BATCH: larger batches run slower per face). */
   maxBatch?: number;
 }
 
@@ -58,7 +59,7 @@ export async function createLandmarksNet(engine: Engine, options: LandmarksOptio
     throw new VisageError('INVALID_ARGUMENT', `Expected 'full' or 'tiny' for variant but received ${String(variant)}`);
   }
   const manifestPath = options.manifestPath ?? faceApiManifest(MANIFESTS[variant]);
-  const maxBatch = positiveInteger(options.maxBatch ?? 32, 'maxBatch');
+  const maxBatch = positiveInteger(options.maxBatch ?? FACE_BATCH, 'maxBatch');
   const model = await loadCropModel(engine, `faceapi-landmarks68-${variant}:${manifestPath}`, manifestPath, (w) =>
     build(w, variant),
   GRAPH_VERSION);
