@@ -8,7 +8,7 @@ import path from 'node:path';
 import { readTflite, tfliteToOnnx, type Engine, type Model } from '../../engine/index.js';
 import { VisageError } from '../../errors.js';
 import type { FloatImage } from '../common/preprocess.js';
-import { positiveInteger } from '../common/packaged.js';
+import { FACE_BATCH, positiveInteger } from '../common/packaged.js';
 
 export interface EmbedderSpec {
   /** A .onnx or .tflite file. */
@@ -20,7 +20,7 @@ export interface EmbedderSpec {
   /** input = (pixel - mean) / std, pixels 0..255. */
   mean: number;
   std: number;
-  /** Most faces per network call (default 32); a TFLite file with a fixed batch is made dynamic. */
+  /** Most faces per network call (default 8, FACE_BATCH: larger batches run slower per face); a TFLite file with a fixed batch is made dynamic. */
   maxBatch?: number;
 }
 
@@ -55,7 +55,7 @@ const TFLITE_GRAPH_VERSION = 3;
  */
 export async function createEmbedderNet(engine: Engine, spec: EmbedderSpec): Promise<EmbedderNet> {
   const size = positiveInteger(spec.inputSize, 'inputSize');
-  const maxBatch = positiveInteger(spec.maxBatch ?? 32, 'maxBatch');
+  const maxBatch = positiveInteger(spec.maxBatch ?? FACE_BATCH, 'maxBatch');
   if (!(spec.std > 0) || !Number.isFinite(spec.mean)) throw new VisageError('INVALID_ARGUMENT', `Expected a finite mean and a std > 0 but received ${spec.mean} and ${spec.std}`);
   let model: Model;
   try {

@@ -6,6 +6,7 @@
  */
 import type { Engine, Tensor } from '../../engine/index.js';
 import { humanCropInput, humanModel, loadHumanNet, positiveInteger, runHuman, runHumanBatch } from '../common/human.js';
+import { FACE_BATCH } from '../common/packaged.js';
 import type { FloatImage } from '../common/preprocess.js';
 
 export const FACERES_SIZE = 224;
@@ -33,7 +34,7 @@ export interface FaceResNet {
 export interface FaceResOptions {
   /** A model.json of the same architecture. Default: the one shipped in `@vladmandic/human`. */
   modelPath?: string;
-  /** Most faces per network call. Default 16. */
+  /** Most faces per network call. Default 8 (FACE_BATCH). */
   maxBatch?: number;
 }
 
@@ -60,7 +61,7 @@ export function faceResAge(probabilities: Float32Array): number {
  * const [{ age, gender }] = await net.predictBatch([faceCrop]);
  */
 export async function createFaceResNet(engine: Engine, options: FaceResOptions = {}): Promise<FaceResNet> {
-  const maxBatch = positiveInteger(options.maxBatch ?? 16, 'maxBatch');
+  const maxBatch = positiveInteger(options.maxBatch ?? FACE_BATCH, 'maxBatch');
   const net = await loadHumanNet(engine, options.modelPath ?? humanModel('faceres'), [GENDER, DESCRIPTOR, AGE]);
   return {
     async predictBatch(faceCrops) {

@@ -5,6 +5,7 @@
  */
 import type { Engine } from '../../engine/index.js';
 import { createRealnessNet, humanModel, type RealnessNet } from '../common/human.js';
+import { FACE_BATCH } from '../common/packaged.js';
 
 export type { RealnessNet };
 
@@ -26,5 +27,5 @@ export interface HumanRealnessOptions {
  * const [real] = await net.realScores([faceCrop]);
  */
 export function createHumanAntispoofNet(engine: Engine, options: HumanRealnessOptions = {}): Promise<RealnessNet> {
-  return createRealnessNet(engine, options.modelPath ?? humanModel('antispoof'), ANTISPOOF_SIZE, (v) => v[0] as number, options.maxBatch ?? 32);
+  return createRealnessNet(engine, options.modelPath ?? humanModel('antispoof'), ANTISPOOF_SIZE, (v) => v[0] as number, options.maxBatch ?? FACE_BATCH);
 }

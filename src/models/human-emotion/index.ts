@@ -5,6 +5,7 @@
  */
 import type { Engine, Tensor } from '../../engine/index.js';
 import { type HumanNet, humanCropInput, humanModel, loadHumanNet, positiveInteger, runHuman, runHumanBatch } from '../common/human.js';
+import { FACE_BATCH } from '../common/packaged.js';
 import type { FloatImage } from '../common/preprocess.js';
 
 /** human's labels for the net's outputs, in order (oarriaga's FER2013 order). */
@@ -43,7 +44,7 @@ export interface HumanEmotionNet {
 export interface HumanEmotionOptions {
   /** A model.json of the same architecture. Default: the one shipped in `@vladmandic/human`. */
   modelPath?: string;
-  /** Most faces per network call. Default 32. */
+  /** Most faces per network call. Default 8 (FACE_BATCH). */
   maxBatch?: number;
 }
 
@@ -73,7 +74,7 @@ function meanOverPositions(map: Float32Array, channels: number): Float32Array {
  * const [{ probabilities }] = await net.predictBatch([faceCrop]);
  */
 export async function createHumanEmotionNet(engine: Engine, options: HumanEmotionOptions = {}): Promise<HumanEmotionNet> {
-  const maxBatch = positiveInteger(options.maxBatch ?? 32, 'maxBatch');
+  const maxBatch = positiveInteger(options.maxBatch ?? FACE_BATCH, 'maxBatch');
   const net: HumanNet = await loadHumanNet(engine, options.modelPath ?? humanModel('emotion'), [PROBABILITIES, LOGITS, FEATURE_MAP]);
   return {
     async predictBatch(faceCrops) {

@@ -4,6 +4,7 @@
  */
 import type { Engine } from '../../engine/index.js';
 import { createRealnessNet, humanModel, type RealnessNet } from '../common/human.js';
+import { FACE_BATCH } from '../common/packaged.js';
 import type { HumanRealnessOptions } from '../human-antispoof/index.js';
 
 /** Side of the liveness net's input. */
@@ -17,5 +18,5 @@ export const LIVENESS_SIZE = 32;
  * const [live] = await net.realScores([faceCrop]);
  */
 export function createHumanLivenessNet(engine: Engine, options: HumanRealnessOptions = {}): Promise<RealnessNet> {
-  return createRealnessNet(engine, options.modelPath ?? humanModel('liveness'), LIVENESS_SIZE, (v) => v[0] as number, options.maxBatch ?? 32);
+  return createRealnessNet(engine, options.modelPath ?? humanModel('liveness'), LIVENESS_SIZE, (v) => v[0] as number, options.maxBatch ?? FACE_BATCH);
 }
