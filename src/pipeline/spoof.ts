@@ -50,7 +50,6 @@ export function spoofSettings(options: { spoofModel?: SpoofModel; spoofThreshold
   return { model, threshold };
 }
 
-
 /** `real` per face for each single model; null where no crop could be taken. */
 async function realScores(models: ModelRegistry, pixels: Pixels, faces: readonly DetectedFace[], model: Exclude<SpoofModel, 'ensemble'>): Promise<(number | null)[]> {
   if (model === 'dtn') {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createVisage, isVisageError, loadImage, type Box, type Visage } from '../../src/index.js';
+import { createVisage, isVisageError, loadImage, type Box, type EmotionModel, type Visage } from '../../src/index.js';
 import { humanModel } from '../../src/models/common/human.js';
 import { FACERES_SIZE } from '../../src/models/faceres/index.js';
 import { asPixels, attributeBox, cropBox } from '../../src/pipeline/align.js';
@@ -33,17 +33,22 @@ before(async () => {
 });
 after(() => visage.close());
 
+/** Every SMILING face comes out happy with `emotionModel`, named as its model, its probabilities summing to 1. */
+async function assertSmilingHappy(emotionModel: EmotionModel): Promise<void> {
+  for (const [i, x, y] of SMILING) {
+    const { faces } = await visage.analyze(sample(i), { actions: ['emotion'], emotionModel });
+    const face = faces.find((f) => contains(f.box, x, y));
+    assert.ok(face, `sample${i}: no face at (${x}, ${y})`);
+    assert.deepEqual(face.models, { emotion: emotionModel });
+    assert.equal(face.dominantEmotion, 'happy', `sample${i} (${x}, ${y}): ${JSON.stringify(face.emotion)}`);
+    const sum = Object.values(face.emotion ?? {}).reduce((s, p) => s + p, 0);
+    assert.ok(Math.abs(sum - 1) < 1e-4, `probabilities sum to ${sum}`);
+  }
+}
+
 describe('emotionModel: human', () => {
   test('the smiling faces in the face-api samples come out happy with human\'s net too', async () => {
-    for (const [i, x, y] of SMILING) {
-      const { faces } = await visage.analyze(sample(i), { actions: ['emotion'], emotionModel: 'human' });
-      const face = faces.find((f) => contains(f.box, x, y));
-      assert.ok(face, `sample${i}: no face at (${x}, ${y})`);
-      assert.deepEqual(face.models, { emotion: 'human' });
-      assert.equal(face.dominantEmotion, 'happy', `sample${i} (${x}, ${y}): ${JSON.stringify(face.emotion)}`);
-      const sum = Object.values(face.emotion ?? {}).reduce((s, p) => s + p, 0);
-      assert.ok(Math.abs(sum - 1) < 1e-4, `probabilities sum to ${sum}`);
-    }
+    await assertSmilingHappy('human');
   });
 
   test('the two classifiers differ on the same face (the option is not ignored)', async () => {
@@ -58,13 +63,7 @@ describe('emotionModel: human', () => {
 
 describe('emotionModel: visage', () => {
   test("the smiling faces in the face-api samples come out happy with visage's head", async () => {
-    for (const [i, x, y] of SMILING) {
-      const { faces } = await visage.analyze(sample(i), { actions: ['emotion'], emotionModel: 'visage' });
-      const face = faces.find((f) => contains(f.box, x, y));
-      assert.ok(face, `sample${i}: no face at (${x}, ${y})`);
-      assert.deepEqual(face.models, { emotion: 'visage' });
-      assert.equal(face.dominantEmotion, 'happy', `sample${i} (${x}, ${y}): ${JSON.stringify(face.emotion)}`);
-    }
+    await assertSmilingHappy('visage');
   });
 
   test("MTCNN's five-point faces get the 68 landmarks the head's geometry reads", async () => {
@@ -81,15 +80,7 @@ describe('emotionModel: visage', () => {
 
 describe('emotionModel: visage-net', () => {
   test("the smiling faces in the face-api samples come out happy with visage's fine-tuned net", async () => {
-    for (const [i, x, y] of SMILING) {
-      const { faces } = await visage.analyze(sample(i), { actions: ['emotion'], emotionModel: 'visage-net' });
-      const face = faces.find((f) => contains(f.box, x, y));
-      assert.ok(face, `sample${i}: no face at (${x}, ${y})`);
-      assert.deepEqual(face.models, { emotion: 'visage-net' });
-      assert.equal(face.dominantEmotion, 'happy', `sample${i} (${x}, ${y}): ${JSON.stringify(face.emotion)}`);
-      const sum = Object.values(face.emotion ?? {}).reduce((s, p) => s + p, 0);
-      assert.ok(Math.abs(sum - 1) < 1e-4, `probabilities sum to ${sum}`);
-    }
+    await assertSmilingHappy('visage-net');
   });
 });
 
