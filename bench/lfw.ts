@@ -29,7 +29,8 @@
  * 2-core machine busy, as a caller embedding many images would); `--mirror` sets createVisage's
  * averageMirror (default: the library's).
  * `--workers N[,M…]` embeds the images through `representEach` with that many worker threads
- * (1: the pipeline in this thread, decoding ahead), once per value listed, one after the other in
+ * (1: the pipeline in this thread, decoding ahead; auto: the library's default, which pools a
+ * long array of paths, so with --pad 0 only), once per value listed, one after the other in
  * this process, each a row of its own (its images/s, and the ratio to the first value's): the
  * ONNX Runtime threads (`--threads`, default the cores) are shared out among the workers.
  * Progress goes to stderr, the table to stdout.
@@ -101,8 +102,9 @@ const alignLabel = align ?? 'default';
 const limit = positiveInteger(args.limit, '--limit');
 const threads = positiveInteger(args.threads, '--threads');
 const inFlight = positiveInteger(args['in-flight'], '--in-flight') ?? 1;
-// Undefined: the one-by-one loop below (`--in-flight`); a number: representEach with that many workers.
-const workerCounts: (number | undefined)[] = args.workers === undefined ? [undefined] : args.workers.split(',').map((w) => positiveInteger(w.trim(), '--workers') as number);
+// Undefined: the one-by-one loop below (`--in-flight`); a number or 'auto': representEach with that many workers.
+const workerCounts: (number | 'auto' | undefined)[] =
+  args.workers === undefined ? [undefined] : args.workers.split(',').map((w) => (w.trim() === 'auto' ? 'auto' : (positiveInteger(w.trim(), '--workers') as number)));
 if (args.workers !== undefined && args['in-flight'] !== undefined) fail('--in-flight is for the one-by-one loop; --workers embeds through representEach');
 if (args.mirror !== undefined && args.mirror !== 'on' && args.mirror !== 'off') fail(`Expected on or off for --mirror but received ${JSON.stringify(args.mirror)}`);
 const mirror = args.mirror === undefined ? undefined : args.mirror === 'on';
@@ -193,7 +195,7 @@ interface DetectorReport {
   seconds: number;
   imagesPerSecond: number;
   /** representEach's workers, or null for the one-by-one loop. */
-  workers?: number | null;
+  workers?: number | 'auto' | null;
   metrics: Record<string, MetricReport>;
 }
 
@@ -237,7 +239,7 @@ function evaluate(folds: readonly LfwPair[][], embedded: ReadonlyMap<string, Emb
 type EmbeddingCache = Record<string, { seconds: number; images: Record<string, Embedded> }>;
 const cache: EmbeddingCache = args.embeddings ? await readFile(args.embeddings, 'utf8').then((t) => JSON.parse(t) as EmbeddingCache, () => ({})) : {};
 
-async function embedAll(visage: Visage, detector: DetectorName, recognizer: RecognizerName | undefined, files: readonly string[], workers: number | undefined): Promise<{ embedded: Map<string, Embedded>; seconds: number }> {
+async function embedAll(visage: Visage, detector: DetectorName, recognizer: RecognizerName | undefined, files: readonly string[], workers: number | 'auto' | undefined): Promise<{ embedded: Map<string, Embedded>; seconds: number }> {
   const key = [detector, recognizer ?? 'default', alignLabel, pad, minScore ?? '', mirror ?? '', workers ?? ''].join('/');
   const kept = cache[key];
   if (kept && files.every((f) => kept.images[f])) return { embedded: new Map(files.map((f) => [f, kept.images[f] as Embedded])), seconds: kept.seconds };
@@ -267,7 +269,9 @@ async function embedAll(visage: Visage, detector: DetectorName, recognizer: Reco
     async function* images() {
       for (const file of files) yield await input(path.join(folder, 'images', file));
     }
-    for await (const item of visage.representEach(images(), { ...representOptions(detector, recognizer), workers })) {
+    // The paths as an array, as a caller with a folder has them ('auto' pools only a long array).
+    const inputs = pad === 0 ? files.map((file) => path.join(folder, 'images', file)) : images();
+    for await (const item of visage.representEach(inputs, { ...representOptions(detector, recognizer), workers })) {
       const outcome = item.error ? { error: item.error } : { result: item.result };
       embedded.set(files[item.index] as string, await subjectOf(visage, item.input, outcome, detector, recognizer, size));
       progress();
@@ -281,7 +285,7 @@ async function embedAll(visage: Visage, detector: DetectorName, recognizer: Reco
   return { embedded, seconds };
 }
 
-async function runDetector(visage: Visage, detector: DetectorName, recognizer: RecognizerName | undefined, folds: readonly LfwPair[][], files: readonly string[], workers: number | undefined): Promise<{ report: DetectorReport; embedded: Map<string, Embedded> }> {
+async function runDetector(visage: Visage, detector: DetectorName, recognizer: RecognizerName | undefined, folds: readonly LfwPair[][], files: readonly string[], workers: number | 'auto' | undefined): Promise<{ report: DetectorReport; embedded: Map<string, Embedded> }> {
   const { embedded, seconds } = await embedAll(visage, detector, recognizer, files, workers);
   return { report: { ...report(detector, recognizer ?? 'default', embedded, seconds, folds, files), workers: workers ?? null }, embedded };
 }

@@ -234,11 +234,13 @@ export interface BatchOptions {
   prefetch?: number;
   /**
    * Worker threads, each with a pipeline (and networks) of its own, sharing the instance's
-   * `threads` between them (at least one each); 1 (default) embeds in this thread. A thread runs
-   * one network at a time, so more workers overlap more of the work, for more memory and a
-   * start-up per call (README, Many images).
+   * `threads` between them (at least one each); 1 embeds in this thread. A thread runs one
+   * network at a time, so more workers overlap more of the work, for more memory (about 170 MB
+   * each) and a start-up per call (2-3 s). 'auto' (default): one per core the instance may use
+   * for an array of 500 or more inputs, where the start-up is repaid; 1 otherwise (README, Many
+   * images).
    */
-  workers?: number;
+  workers?: number | 'auto';
 }
 
 /** One image of a batch call: its result, or the typed error it alone failed with. */

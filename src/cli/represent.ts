@@ -5,6 +5,10 @@ import { expandFolders, formatBox, inputLabel, reportBatch, type Settled } from 
 import type { CommandContext } from './io.js';
 import { addDetectOptions, addRecognizerOption, addSpoofOptions, detectOptions, positiveInteger, spoofOptions, withVisage, type DetectFlags, type SpoofFlags } from './options.js';
 
+function workerCount(value: string): number | 'auto' {
+  return value === 'auto' ? value : positiveInteger(value);
+}
+
 function summary(label: string, result: RepresentResult): string {
   const size = result.faces[0]?.embedding.length ?? 0;
   const lines = [`${label}: ${result.faces.length} embedding${result.faces.length === 1 ? '' : 's'} (${result.model}, ${size}-d, ${result.detector}${result.wholeImage ? ', whole image' : ''})`];
@@ -19,7 +23,7 @@ function summary(label: string, result: RepresentResult): string {
 /** Defines the represent command on `command`. */
 export function defineRepresent(command: Command, ctx: CommandContext): void {
   addSpoofOptions(addRecognizerOption(addDetectOptions(command.description('Compute the face embedding of every face in each image').argument('<images...>', 'image paths, folders (every image under them), URLs, base64 strings or data: URIs'))))
-    .option('--workers <n>', 'worker threads, each with its own networks, sharing --threads (default 1: this thread; see the README for memory and speed)', positiveInteger)
+    .option('--workers <n|auto>', "worker threads, each with its own networks, sharing --threads; auto (default): one per core for 500 images or more, else this thread (README: memory and speed)", workerCount)
     .addHelpText(
       'after',
       `
@@ -28,10 +32,10 @@ Examples:
   $ visage represent crop.png --detector none --json
   $ visage represent a.jpg b.jpg c.jpg --json
   $ visage represent photos/ --json > library.json   (the next image decodes while one is embedded)
-  $ visage represent photos/ --json --workers 2 > library.json   (two pipelines at once)`,
+  $ visage represent photos/ --json --workers 1 > library.json   (one pipeline, less memory)`,
     )
     .action(async (inputs: string[], _opts: unknown, cmd: Command) => {
-      const flags = cmd.optsWithGlobals<DetectFlags & SpoofFlags & { workers?: number }>();
+      const flags = cmd.optsWithGlobals<DetectFlags & SpoofFlags & { workers?: number | 'auto' }>();
       ctx.finish(
         await withVisage(flags, async (visage) => {
           const files = await expandFolders(inputs);

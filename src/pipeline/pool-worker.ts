@@ -63,7 +63,7 @@ const post = (message: FromWorker) => port.postMessage(message);
 
 const visage = await createVisage(setup.options);
 try {
-  for await (const item of visage.representEach(inbox, setup.call)) {
+  for await (const item of visage.representEach(inbox, { ...setup.call, workers: 1 })) {
     if (stopped) break;
     post(item.error ? { type: 'error', error: toWire(item.error) } : { type: 'result', result: item.result });
   }

@@ -329,7 +329,7 @@ export class VisagePipeline implements Visage {
   representEach<I extends ImageInput>(inputs: Iterable<I> | AsyncIterable<I>, options: RepresentOptions & BatchOptions = {}): AsyncIterableIterator<BatchItem<I, RepresentResult>> {
     // Options are checked before the first image, so a bad one fails the call, not every image.
     const prefetch = checkPrefetch(options.prefetch);
-    const workers = checkWorkers(options.workers);
+    const workers = checkWorkers(options.workers, inputs, this.models.engine.threads);
     const recognizer = this.recognizerFor(options);
     if (options.antiSpoofing) spoofSettings(options);
     if (workers > 1) {

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { VisageError, createVisage, type Visage } from '../../src/index.js';
-import { fromWire, liveWorkers, threadsPerWorker, toWire } from '../../src/pipeline/pool.js';
+import os from 'node:os';
+import { AUTO_POOL_MIN_INPUTS, checkWorkers, fromWire, liveWorkers, threadsPerWorker, toWire } from '../../src/pipeline/pool.js';
 
 const DEMO = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
 const sample = (i: number) => path.join(DEMO, `sample${i}.jpg`);
@@ -80,10 +81,23 @@ describe('worker pool', () => {
   });
 
   it('refuses a bad workers option before starting any thread', () => {
-    for (const workers of [0, -1, 1.5, 17, '2']) {
+    for (const workers of [0, -1, 1.5, 17, '2', 'all']) {
       assert.throws(() => visage.representEach([sample(1)], { workers: workers as number }), (err: unknown) => err instanceof VisageError && err.code === 'INVALID_ARGUMENT');
     }
     assert.equal(liveWorkers(), 0);
+  });
+
+  it("starts the pool by default ('auto') only for an array long enough to repay the start-up", () => {
+    const many = Array.from({ length: AUTO_POOL_MIN_INPUTS }, (_, i) => sample(1 + (i % 6)));
+    const cores = Math.min(2, os.availableParallelism());
+    assert.equal(checkWorkers(undefined, many, 2), cores);
+    assert.equal(checkWorkers('auto', many, 2), cores);
+    // The instance's thread budget caps it; a shorter array or an iterable of unknown length stays in this thread.
+    assert.equal(checkWorkers('auto', many, 1), 1);
+    assert.equal(checkWorkers(undefined, many.slice(1), 2), 1);
+    assert.equal(checkWorkers(undefined, new Set(many), 2), 1);
+    assert.equal(checkWorkers(1, many, 2), 1);
+    assert.equal(checkWorkers(3, [sample(1)], 2), 3);
   });
 
   it('shares the threads out, at least one each, and keeps error codes and details across the boundary', () => {
