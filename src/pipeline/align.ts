@@ -10,7 +10,7 @@
  */
 import type { Box, Point, RgbImage } from '../image/types.js';
 import { estimateSimilarity, warpSimilarity, type Pixels, type Similarity } from '../image/warp.js';
-import { clipBox, type FloatImage } from '../models/common/preprocess.js';
+import { clipBox, type FloatImage, type ImageRegion } from '../models/common/preprocess.js';
 import { descriptorCropBox } from '../models/descriptor/index.js';
 
 export type AlignMode = 'chip' | 'box' | 'rotate';
@@ -102,8 +102,15 @@ export function attributeBox(landmarks: readonly Point[]): Box {
  * do not outline the face, so its detection box is used as it is.
  */
 export function attributeCrop(image: Pixels, face: { box: Box; landmarks: readonly Point[] }): FloatImage | null {
-  return cropBox(image, face.landmarks.length === 68 ? attributeBox(face.landmarks) : face.box);
+  return cropBox(image, attributeCropBox(face));
 }
+
+/** attributeCrop's box as a region of the image, not copied (for the face-api crop networks). */
+export function attributeRegion(image: Pixels, face: { box: Box; landmarks: readonly Point[] }): ImageRegion | null {
+  return cropRegion(image, attributeCropBox(face));
+}
+
+const attributeCropBox = (face: { box: Box; landmarks: readonly Point[] }): Box => (face.landmarks.length === 68 ? attributeBox(face.landmarks) : face.box);
 
 /**
  * The decoded image as the crop functions read it. Crops come straight from the 8-bit pixels
@@ -112,6 +119,15 @@ export function attributeCrop(image: Pixels, face: { box: Box; landmarks: readon
  */
 export function asPixels(image: RgbImage): Pixels {
   return { data: image.data, width: image.width, height: image.height, channels: 3 };
+}
+
+/**
+ * The integer box the reference crops (clipped to the image, floored) as a region of the image,
+ * not copied: the face-api crop networks read it in place. Null when nothing is left.
+ */
+export function cropRegion(image: Pixels, box: Box): ImageRegion | null {
+  const clipped = clipBox(box, image.width, image.height);
+  return clipped.width > 0 && clipped.height > 0 ? { image, box: clipped } : null;
 }
 
 /** The integer crop the reference takes of `box` (clipped to the image, floored), as floats. */

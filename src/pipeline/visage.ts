@@ -7,14 +7,14 @@ import { loadImage, type ImageInput } from '../image/index.js';
 import type { Box, Point, RgbImage } from '../image/types.js';
 import { METRICS, confidence, distance } from '../match/index.js';
 import type { Pixels } from '../image/warp.js';
-import { toSquareInput, type FloatImage } from '../models/common/preprocess.js';
+import { regionToSquareInput, type FloatImage, type ImageRegion } from '../models/common/preprocess.js';
 import { CROP_INPUT_SIZE } from '../models/common/feature-extractor.js';
 import { iou } from '../models/common/boxes.js';
 import { ModelRegistry } from './models.js';
 import { ACCURATE_PLANS, clipToImage, detectAccurate, type PassRunners } from './accurate.js';
 import { openGallery } from '../gallery/gallery.js';
 import type { Gallery, GalleryOptions } from '../gallery/types.js';
-import { asPixels, attributeBox, attributeCrop, cropBox, type AlignMode } from './align.js';
+import { asPixels, attributeBox, attributeRegion, cropBox, cropRegion, type AlignMode } from './align.js';
 import { classifyWithHead } from '../models/expression-head/index.js';
 import { mirrorAveragedExpressions } from '../models/expression/index.js';
 import { createRecognizer, type Recognizer } from './recognizers.js';
@@ -254,10 +254,10 @@ export class VisagePipeline implements Visage {
       throw new VisageError('NO_FACE', `No face found by the ${detector} detector (pass allowNoFace to use the whole image)`);
     }
     // Landmarks for every face that lacks them, in one batched call.
-    const needLandmarks = found.map((f, i) => ({ f, i, crop: f.landmarks ? null : cropBox(pixels, f.box) })).filter((x) => x.crop);
+    const needLandmarks = found.map((f, i) => ({ f, i, crop: f.landmarks ? null : cropRegion(pixels, f.box) })).filter((x) => x.crop);
     const points = needLandmarks.length
       ? await (await this.models.landmarks()).predictBatch(
-          needLandmarks.map((x) => x.crop as FloatImage),
+          needLandmarks.map((x) => x.crop as ImageRegion),
           // face-api shifts the crop's landmarks by the unrounded detection corner.
           needLandmarks.map((x) => ({ x: x.f.box.x, y: x.f.box.y })),
         )
@@ -437,22 +437,25 @@ export class VisagePipeline implements Visage {
     };
   }
 
-  /** Emotion probabilities in EMOTIONS order from the chosen classifier. */
-  private async emotions(model: EmotionModel, faces: readonly { crop: FloatImage; landmarks: readonly Point[] }[], faceApiInputs: () => FloatImage[]): Promise<Record<Emotion, number>[]> {
-    const crops = faces.map((f) => f.crop);
+  /**
+   * Emotion probabilities in EMOTIONS order from the chosen classifier, for faces with these
+   * landmarks; `crops` gives their float crops, `faceApiInputs` their 112 squares (each made on demand).
+   */
+  private async emotions(model: EmotionModel, landmarks: readonly (readonly Point[])[], crops: () => FloatImage[], faceApiInputs: () => FloatImage[]): Promise<Record<Emotion, number>[]> {
     if (model === 'human') {
       // human's labels are visage's, in the same order (checked by a test).
-      return (await (await this.models.humanEmotion()).predictBatch(crops)).map((e) => ({ ...e.probabilities }));
+      return (await (await this.models.humanEmotion()).predictBatch(crops())).map((e) => ({ ...e.probabilities }));
     }
     if (model === 'visage') {
       const [net, head] = await Promise.all([this.models.expression(), this.models.expressionHead()]);
+      const faceCrops = crops();
       // A head reading geometry needs 68 points; MTCNN's faces carry 5, so the landmark net gives them from the crop.
-      const missing = head.blocks.includes('geometry') ? faces.filter((f) => f.landmarks.length !== 68) : [];
-      const found = missing.length ? await (await this.models.landmarks()).predictBatch(missing.map((f) => f.crop)) : [];
-      const points = new Map(missing.map((f, k) => [f, found[k] as Point[]]));
-      const probabilities = await classifyWithHead(net, head, faces.map((f) => {
-        const landmarks = points.get(f) ?? f.landmarks;
-        return { crop: f.crop, landmarks, box: attributeBox(landmarks) };
+      const missing = head.blocks.includes('geometry') ? landmarks.flatMap((l, i) => (l.length !== 68 ? [i] : [])) : [];
+      const found = missing.length ? await (await this.models.landmarks()).predictBatch(missing.map((i) => faceCrops[i] as FloatImage)) : [];
+      const points = new Map(missing.map((i, k) => [i, found[k] as Point[]]));
+      const probabilities = await classifyWithHead(net, head, faceCrops.map((crop, i) => {
+        const l = points.get(i) ?? (landmarks[i] as Point[]);
+        return { crop, landmarks: l, box: attributeBox(l) };
       }));
       return probabilities.map((p) => Object.fromEntries(EMOTIONS.map((k) => [k, p[head.labels.indexOf(k)] as number])) as Record<Emotion, number>);
     }
@@ -462,8 +465,8 @@ export class VisagePipeline implements Visage {
     return expressions.map((e) => Object.fromEntries(EMOTIONS.map((k) => [k, e[k]])) as Record<Emotion, number>);
   }
 
-  private async ageGender(model: AgeGenderModel, crops: readonly FloatImage[], faceApiInputs: () => FloatImage[]): Promise<{ age: number; gender: { woman: number; man: number } }[]> {
-    if (model === 'faceres') return (await (await this.models.faceres()).predictBatch(crops)).map(({ age, gender }) => ({ age, gender }));
+  private async ageGender(model: AgeGenderModel, crops: () => FloatImage[], faceApiInputs: () => FloatImage[]): Promise<{ age: number; gender: { woman: number; man: number } }[]> {
+    if (model === 'faceres') return (await (await this.models.faceres()).predictBatch(crops())).map(({ age, gender }) => ({ age, gender }));
     return (await this.models.ageGender()).predictBatch(faceApiInputs());
   }
 
@@ -472,17 +475,19 @@ export class VisagePipeline implements Visage {
    * anti-spoofing check's judgement of every face where it ran, is used rather than judged again.
    */
   private async classify(decoded: Decoded, faces: readonly DetectedFace[], actions: readonly Action[], classifiers: Required<ClassifierOptions>, spoofOptions: SpoofOptions = {}, judged?: readonly (SpoofResult | null)[]): Promise<FaceAnalysis[]> {
-    const crops = faces.map((f) => attributeCrop(decoded.pixels, f));
-    const usable = faces.map((f, i) => ({ f, i, crop: crops[i] })).filter((x): x is { f: DetectedFace; i: number; crop: FloatImage } => x.crop !== null);
-    const images = usable.map((x) => x.crop);
+    const regions = faces.map((f) => attributeRegion(decoded.pixels, f));
+    const usable = faces.map((f, i) => ({ f, i, region: regions[i] })).filter((x): x is { f: DetectedFace; i: number; region: ImageRegion } => x.region !== null);
     // face-api's expression and age/gender nets take the same 112 square of each crop (a square of
-    // that size passes through their own resize unchanged): it is made once for both.
+    // that size passes through their own resize unchanged): it is made once for both, straight
+    // from the decoded pixels. The other classifiers take float crops, copied only when asked for.
     let squares: FloatImage[] | undefined;
-    const faceApiInputs = () => (squares ??= images.map((c) => toSquareInput(c, CROP_INPUT_SIZE, true).input));
+    const faceApiInputs = () => (squares ??= usable.map((x) => regionToSquareInput(x.region, CROP_INPUT_SIZE, true).input));
+    let floatCrops: FloatImage[] | undefined;
+    const images = () => (floatCrops ??= usable.map((x) => cropBox(x.region.image, x.region.box) as FloatImage));
     const wantEmotion = actions.includes('emotion');
     const wantAgeGender = actions.includes('age') || actions.includes('gender');
     const [expressions, ageGender, spoof] = await Promise.all([
-      wantEmotion ? this.emotions(classifiers.emotionModel, usable.map((x) => ({ crop: x.crop, landmarks: x.f.landmarks })), faceApiInputs) : null,
+      wantEmotion ? this.emotions(classifiers.emotionModel, usable.map((x) => x.f.landmarks), images, faceApiInputs) : null,
       wantAgeGender ? this.ageGender(classifiers.ageGenderModel, images, faceApiInputs) : null,
       actions.includes('spoof') ? (judged ?? judgeFaces(this.models, decoded.pixels, faces, spoofSettings(spoofOptions))) : null,
     ]);
@@ -525,8 +530,8 @@ export class VisagePipeline implements Visage {
   /** The 68 landmarks inside each box of a decoded frame (video tracking between detections); [] where a box leaves the frame. */
   async landmarksIn(image: RgbImage, boxes: readonly Box[]): Promise<Point[][]> {
     const pixels = asPixels(image);
-    const crops = boxes.map((box) => cropBox(pixels, box));
-    const usable = boxes.map((box, i) => ({ box, i, crop: crops[i] })).filter((x): x is { box: Box; i: number; crop: FloatImage } => x.crop != null);
+    const crops = boxes.map((box) => cropRegion(pixels, box));
+    const usable = boxes.map((box, i) => ({ box, i, crop: crops[i] })).filter((x): x is { box: Box; i: number; crop: ImageRegion } => x.crop != null);
     const points = usable.length ? await (await this.models.landmarks()).predictBatch(usable.map((x) => x.crop), usable.map((x) => ({ x: x.box.x, y: x.box.y }))) : [];
     const byIndex = new Map(usable.map((x, k) => [x.i, points[k] as Point[]]));
     return boxes.map((_, i) => byIndex.get(i) ?? []);

@@ -4,12 +4,65 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import sharp from 'sharp';
 import { applySimilarity, estimateSimilarity, invertSimilarity, type Similarity } from '../../src/image/warp.js';
-import { chipPoint, chipToImage } from '../../src/pipeline/align.js';
+import { chipPoint, chipToImage, cropBox, cropRegion } from '../../src/pipeline/align.js';
+import { cropSquareBatch, padToSquare, regionToSquareInput, resizeBilinear, toSquareInput, type FloatImage } from '../../src/models/common/preprocess.js';
+import { isVisageError } from '../../src/errors.js';
 import { createVisage, type Visage } from '../../src/index.js';
 import type { Point } from '../../src/image/types.js';
 
 const near = (a: Point, b: Point, tolerance: number, label: string) =>
   assert.ok(Math.hypot(a.x - b.x, a.y - b.y) <= tolerance, `${label}: (${a.x}, ${a.y}) vs (${b.x}, ${b.y})`);
+
+/** face-api's steps one by one: pad to a square (centred), then TF's resizeBilinear. */
+const stepwise = (crop: FloatImage, size: number) => resizeBilinear(padToSquare(crop, true).image, size, size).data;
+
+describe('crop regions', () => {
+  // A made 8-bit image with every value different enough to show a misplaced pixel.
+  const width = 97;
+  const height = 61;
+  const data = new Uint8Array(width * height * 3).map((_, i) => (i * 37 + (i >> 5)) % 256);
+  const pixels = { data, width, height, channels: 3 };
+  const boxes = [
+    { x: 10.6, y: 4.2, width: 30.5, height: 50.9 }, // tall: padded left and right
+    { x: 0, y: 20, width: 97, height: 41 }, // wide, the whole width
+    { x: -8, y: -3, width: 40, height: 30 }, // clipped at the corner
+    { x: 60, y: 30, width: 200, height: 200 }, // clipped at the far edges
+    { x: 5, y: 5, width: 3, height: 2 }, // tiny: enlarged 50 times
+  ];
+
+  test("a region's square equals pad-to-square then resize of the copied crop, exactly", () => {
+    for (const box of boxes) {
+      const crop = cropBox(pixels, box) as FloatImage;
+      const region = cropRegion(pixels, box);
+      assert.ok(region, JSON.stringify(box));
+      assert.deepEqual({ width: region.box.width, height: region.box.height }, { width: crop.width, height: crop.height });
+      for (const size of [112, 150, 16]) {
+        assert.deepEqual(regionToSquareInput(region, size, true).input.data, stepwise(crop, size), `${JSON.stringify(box)} at ${size}`);
+        assert.deepEqual(toSquareInput(crop, size, true).input.data, stepwise(crop, size), `float crop ${JSON.stringify(box)} at ${size}`);
+      }
+    }
+  });
+
+  test('a float crop with fractional values gives the stepwise square exactly', () => {
+    const crop: FloatImage = { data: new Float32Array(23 * 31 * 3).map((_, i) => Math.fround(Math.sin(i) * 127.3 + 128)), width: 23, height: 31, channels: 3 };
+    assert.deepEqual(toSquareInput(crop, 112, true).input.data, stepwise(crop, 112));
+  });
+
+  test('a batch of squares is the squares one after another', () => {
+    const regions = boxes.map((b) => cropRegion(pixels, b)).filter((r) => r !== null);
+    const batch = cropSquareBatch(regions, 112);
+    regions.forEach((r, i) => assert.deepEqual(batch.subarray(i * 112 * 112 * 3, (i + 1) * 112 * 112 * 3), regionToSquareInput(r, 112, true).input.data));
+  });
+
+  test('a box outside the image leaves no region, and a region must lie inside its image', () => {
+    assert.equal(cropRegion(pixels, { x: 200, y: 0, width: 10, height: 10 }), null);
+    const bad = (box: { x: number; y: number; width: number; height: number }) =>
+      assert.throws(() => regionToSquareInput({ image: pixels, box }, 112, true), (e) => isVisageError(e) && e.code === 'INVALID_ARGUMENT', JSON.stringify(box));
+    bad({ x: 90, y: 0, width: 10, height: 10 });
+    bad({ x: 0.5, y: 0, width: 10, height: 10 });
+    bad({ x: 0, y: 0, width: 0, height: 10 });
+  });
+});
 
 describe('similarity transforms', () => {
   test('estimateSimilarity recovers a known rotation, scale and shift', () => {

@@ -10,7 +10,7 @@ import {
   runCropBatch,
   runCrops,
 } from '../common/feature-extractor.js';
-import type { FloatImage } from '../common/preprocess.js';
+import type { CropSource } from '../common/preprocess.js';
 import { AGE_OUTPUT, GENDER_LOGITS_OUTPUT, GENDER_OUTPUT, GRAPH_VERSION, build } from './graph.js';
 
 export interface AgeGender {
@@ -29,9 +29,9 @@ export interface AgeGenderOptions {
 
 export interface AgeGenderNet {
   /** Age and gender of one face crop. */
-  predict(faceCrop: FloatImage): Promise<AgeGender>;
+  predict(faceCrop: CropSource): Promise<AgeGender>;
   /** {@link AgeGenderNet.predict} for many crops in batched network calls. */
-  predictBatch(faceCrops: readonly FloatImage[]): Promise<AgeGender[]>;
+  predictBatch(faceCrops: readonly CropSource[]): Promise<AgeGender[]>;
   /**
    * The network alone: NHWC [n, 112, 112, 3] (0..255) → age [n], gender logits and
    * probabilities [n, 2] in face-api's order (male, female).
@@ -51,7 +51,7 @@ export async function createAgeGenderNet(engine: Engine, options: AgeGenderOptio
   const maxBatch = positiveInteger(options.maxBatch ?? FACE_BATCH, 'maxBatch');
   const model = await loadCropModel(engine, `faceapi-age-gender:${manifestPath}`, manifestPath, build, GRAPH_VERSION);
 
-  async function predictBatch(faceCrops: readonly FloatImage[]): Promise<AgeGender[]> {
+  async function predictBatch(faceCrops: readonly CropSource[]): Promise<AgeGender[]> {
     const outputs = await runCrops(model, faceCrops, maxBatch);
     return outputs.map((out) => {
       // face-api's gender order is (male, female).

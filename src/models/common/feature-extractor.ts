@@ -16,12 +16,11 @@ import {
   nhwcToNchw,
   readFaceApiWeights,
   relu,
-  runBatched,
   separableConv2d,
   weight,
 } from '../../engine/index.js';
 import { VisageError } from '../../errors.js';
-import { type FloatImage, toSquareInput } from './preprocess.js';
+import { type CropSource, cropSquareBatch } from './preprocess.js';
 
 /** Side of the square input every face-api crop classifier takes. */
 export const CROP_INPUT_SIZE = 112;
@@ -104,15 +103,8 @@ export function poolToFeatures(g: GraphBuilder, x: string, size: number): string
 }
 
 /** face-api's toBatchTensor(112, centred) for one crop, as a [1, 112, 112, 3] tensor. */
-export function cropInput(crop: FloatImage): Tensor {
-  if (crop.channels !== 3 || crop.width < 1 || crop.height < 1) {
-    throw new VisageError(
-      'INVALID_ARGUMENT',
-      `Expected a non-empty 3-channel face crop for faceCrop but received ${crop.width}x${crop.height}x${crop.channels}`,
-    );
-  }
-  const { input } = toSquareInput(crop, CROP_INPUT_SIZE, true);
-  return { data: input.data, dims: [1, CROP_INPUT_SIZE, CROP_INPUT_SIZE, 3] };
+export function cropInput(crop: CropSource): Tensor {
+  return { data: cropSquareBatch([crop], CROP_INPUT_SIZE), dims: [1, CROP_INPUT_SIZE, CROP_INPUT_SIZE, 3] };
 }
 
 /** Checks an NHWC batch handed to a forwardRaw and runs it in one call. */
@@ -127,10 +119,25 @@ export async function runCropBatch(model: Model, batch: Tensor): Promise<Record<
   return model.run({ [CROP_INPUT]: batch });
 }
 
-/** Checks a positive integer option. */
-/** Pre-processes face crops and runs them through a crop classifier, `maxBatch` at a time. */
-export async function runCrops(model: Model, crops: readonly FloatImage[], maxBatch: number): Promise<Record<string, Tensor>[]> {
-  return runBatched(model, crops.map((c) => ({ [CROP_INPUT]: cropInput(c) })), maxBatch);
+/**
+ * Pre-processes face crops and runs them through a crop classifier, `maxBatch` at a time: each
+ * batch's 112 squares are written straight into its input, and outputs come back split per crop.
+ */
+export async function runCrops(model: Model, crops: readonly CropSource[], maxBatch: number): Promise<Record<string, Tensor>[]> {
+  const results: Record<string, Tensor>[] = [];
+  for (let start = 0; start < crops.length; start += maxBatch) {
+    const chunk = crops.slice(start, start + maxBatch);
+    const out = await model.run({ [CROP_INPUT]: { data: cropSquareBatch(chunk, CROP_INPUT_SIZE), dims: [chunk.length, CROP_INPUT_SIZE, CROP_INPUT_SIZE, 3] } });
+    for (let i = 0; i < chunk.length; i++) {
+      const item: Record<string, Tensor> = {};
+      for (const [name, t] of Object.entries(out)) {
+        const per = t.data.length / chunk.length;
+        item[name] = { data: t.data.slice(i * per, (i + 1) * per), dims: [1, ...t.dims.slice(1)] };
+      }
+      results.push(item);
+    }
+  }
+  return results;
 }
 
 /**

@@ -3,7 +3,9 @@
  * crops are taken with integer (floored, clipped) boxes, padded to a square with zeros, and
  * resized with TF's resizeBilinear (no corner alignment, no half-pixel centres).
  */
+import { VisageError } from '../../errors.js';
 import type { Box, RgbImage } from '../../image/types.js';
+import type { Pixels } from '../../image/warp.js';
 
 /** A float image, HWC interleaved, values as 0..255. */
 export interface FloatImage {
@@ -80,10 +82,31 @@ export function padToSquare(src: FloatImage, centre = false): { image: FloatImag
   return { image: { data: out, width: size, height: size, channels: c }, padding: { size, offsetX, offsetY } };
 }
 
+/**
+ * A face crop without a copy: an integer box (inside the image) of decoded pixels. The crop
+ * networks pad and resize it to their input straight from the source.
+ */
+export interface ImageRegion {
+  image: Pixels;
+  box: Box;
+}
+
+/** What the face-api crop networks take: a float crop, or a region of a decoded image. */
+export type CropSource = FloatImage | ImageRegion;
+
+/** A crop source as a region: a float crop is the whole of itself. */
+export function asRegion(crop: CropSource): ImageRegion {
+  return 'box' in crop ? crop : { image: crop, box: { x: 0, y: 0, width: crop.width, height: crop.height } };
+}
+
+/** Width and height of a crop source. */
+export function cropSize(crop: CropSource): { width: number; height: number } {
+  return 'box' in crop ? { width: crop.box.width, height: crop.box.height } : { width: crop.width, height: crop.height };
+}
+
 /** face-api's NetInput.toBatchTensor for one image: pad to square, resize to size x size. */
 export function toSquareInput(src: FloatImage, size: number, centre = false): { input: FloatImage; padding: SquarePadding } {
-  const { image, padding } = padToSquare(src, centre);
-  return { input: resizeBilinear(image, size, size), padding };
+  return regionToSquareInput(asRegion(src), size, centre);
 }
 
 /** Source rows (or columns) and weights TF's resizeBilinear reads for each output index. */
@@ -113,62 +136,132 @@ function squarePadding(width: number, height: number, centre: boolean): SquarePa
 }
 
 /**
- * Writes rgbToSquareInput's values for `image` into `out` from `offset`. TF's bilinear step is
- * separable as written (each row first, then between rows), so each source row is interpolated
- * once, into one of two buffers (output rows only move down, so two are enough).
+ * One source row interpolated between columns: `buf[x]` = left + (right - left) * fx, with `lo`
+ * and `hi` the element offsets of each output column's two source pixels in the row (-1 in the
+ * padding, which reads as zero).
  */
-function squareInto(image: RgbImage, size: number, padding: SquarePadding, out: Float32Array, offset: number): void {
-  const { width, height, data } = image;
-  const rows = bilinearTaps(padding.size, size, padding.offsetY, height);
-  const cols = bilinearTaps(padding.size, size, padding.offsetX, width);
-  const n = size * 3;
-  const zeros = new Float64Array(n);
-  const buffers = [new Float64Array(n), new Float64Array(n)] as const;
-  const held = [-1, -1];
-  const { lo, hi, frac } = cols;
-  // The interpolated source `row`, in a buffer other than the one holding `keep`.
-  const interpolatedRow = (row: number, keep: number): Float64Array => {
-    if (row < 0) return zeros;
-    if (held[0] === row) return buffers[0];
-    if (held[1] === row) return buffers[1];
-    const slot = held[0] === keep && keep >= 0 ? 1 : 0;
-    const buf = buffers[slot];
-    held[slot] = row;
-    const base = row * width * 3;
-    for (let x = 0, o = 0; x < size; x++, o += 3) {
-      const c0 = lo[x] as number;
-      const c1 = hi[x] as number;
-      const fx = frac[x] as number;
-      if (c0 >= 0 && c1 >= 0) {
-        const l = base + c0 * 3;
-        const r = base + c1 * 3;
-        for (let k = 0; k < 3; k++) {
-          const left = data[l + k] as number;
-          buf[o + k] = left + ((data[r + k] as number) - left) * fx;
-        }
-      } else {
-        for (let k = 0; k < 3; k++) {
-          const left = c0 < 0 ? 0 : (data[base + c0 * 3 + k] as number);
-          const right = c1 < 0 ? 0 : (data[base + c1 * 3 + k] as number);
-          buf[o + k] = left + (right - left) * fx;
-        }
+function interpolateRow(data: Uint8Array | Float32Array, base: number, lo: Int32Array, hi: Int32Array, frac: Float64Array, buf: Float64Array): void {
+  for (let x = 0, o = 0; x < lo.length; x++, o += 3) {
+    const l = lo[x] as number;
+    const r = hi[x] as number;
+    const fx = frac[x] as number;
+    if (l >= 0 && r >= 0) {
+      const a0 = data[base + l] as number;
+      const a1 = data[base + l + 1] as number;
+      const a2 = data[base + l + 2] as number;
+      buf[o] = a0 + ((data[base + r] as number) - a0) * fx;
+      buf[o + 1] = a1 + ((data[base + r + 1] as number) - a1) * fx;
+      buf[o + 2] = a2 + ((data[base + r + 2] as number) - a2) * fx;
+    } else {
+      for (let k = 0; k < 3; k++) {
+        const left = l < 0 ? 0 : (data[base + l + k] as number);
+        const right = r < 0 ? 0 : (data[base + r + k] as number);
+        buf[o + k] = left + (right - left) * fx;
       }
-    }
-    return buf;
-  };
-  for (let y = 0; y < size; y++) {
-    const r0 = rows.lo[y] as number;
-    const r1 = rows.hi[y] as number;
-    const top = interpolatedRow(r0, r1);
-    const bottom = interpolatedRow(r1, r0);
-    const fy = rows.frac[y] as number;
-    const o = offset + y * n;
-    for (let i = 0; i < n; i++) {
-      const t = top[i] as number;
-      out[o + i] = t + ((bottom[i] as number) - t) * fy;
     }
   }
 }
+
+/**
+ * Writes the padded, resized square of a 3-channel region (resizeBilinear(padToSquare(crop)),
+ * the same values) into `out` from `offset`, reading the source pixels in place. TF's bilinear
+ * step is separable as written (each row first, then between rows), so each source row is
+ * interpolated once, into one of two buffers (output rows only move down, so two are enough).
+ */
+function squareInto(region: ImageRegion, size: number, padding: SquarePadding, out: Float32Array, offset: number): void {
+  const { image, box } = region;
+  const { data } = image;
+  const stride = image.width * 3;
+  const origin = box.y * stride + box.x * 3;
+  const rows = bilinearTaps(padding.size, size, padding.offsetY, box.height);
+  const cols = bilinearTaps(padding.size, size, padding.offsetX, box.width);
+  const lo = cols.lo.map((c) => (c < 0 ? -1 : c * 3));
+  const hi = cols.hi.map((c) => (c < 0 ? -1 : c * 3));
+  const n = size * 3;
+  const zeros = new Float64Array(n);
+  const bufA = new Float64Array(n);
+  const bufB = new Float64Array(n);
+  let rowA = -1;
+  let rowB = -1;
+  for (let y = 0; y < size; y++) {
+    const r0 = rows.lo[y] as number;
+    const r1 = rows.hi[y] as number;
+    const fy = rows.frac[y] as number;
+    // Each row from a buffer that holds it, else into the buffer the other row does not need.
+    let top: Float64Array;
+    if (r0 < 0) top = zeros;
+    else if (r0 === rowA) top = bufA;
+    else if (r0 === rowB) top = bufB;
+    else if (rowA === r1) {
+      interpolateRow(data, origin + r0 * stride, lo, hi, cols.frac, bufB);
+      rowB = r0;
+      top = bufB;
+    } else {
+      interpolateRow(data, origin + r0 * stride, lo, hi, cols.frac, bufA);
+      rowA = r0;
+      top = bufA;
+    }
+    let bottom: Float64Array;
+    if (r1 < 0) bottom = zeros;
+    else if (r1 === rowA) bottom = bufA;
+    else if (r1 === rowB) bottom = bufB;
+    else if (top === bufA) {
+      interpolateRow(data, origin + r1 * stride, lo, hi, cols.frac, bufB);
+      rowB = r1;
+      bottom = bufB;
+    } else {
+      interpolateRow(data, origin + r1 * stride, lo, hi, cols.frac, bufA);
+      rowA = r1;
+      bottom = bufA;
+    }
+    const o = offset + y * n;
+    // t + (b - t) * 0 is t: a row that falls on a source row is copied.
+    if (fy === 0 || top === bottom) {
+      for (let i = 0; i < n; i++) out[o + i] = top[i] as number;
+    } else {
+      for (let i = 0; i < n; i++) {
+        const t = top[i] as number;
+        out[o + i] = t + ((bottom[i] as number) - t) * fy;
+      }
+    }
+  }
+}
+
+/** The region, checked to be non-empty with 3 channels and an integer box inside its image (what squareInto reads). */
+function checkedRegion(region: ImageRegion): ImageRegion {
+  const { box, image } = region;
+  if (box.width < 1 || box.height < 1 || image.channels !== 3) {
+    throw new VisageError('INVALID_ARGUMENT', `Expected a non-empty 3-channel face crop but received ${box.width}x${box.height}x${image.channels}`);
+  }
+  const inside = [box.x, box.y, box.width, box.height].every(Number.isInteger) && box.x >= 0 && box.y >= 0 && box.x + box.width <= image.width && box.y + box.height <= image.height;
+  if (!inside) {
+    throw new VisageError('INVALID_ARGUMENT', `Expected an integer box inside the ${image.width}x${image.height} image for a face crop but received ${JSON.stringify(box)}`);
+  }
+  return region;
+}
+
+/** toSquareInput of a region, read in place (no crop, padding or float copy of the source). */
+export function regionToSquareInput(region: ImageRegion, size: number, centre = false): { input: FloatImage; padding: SquarePadding } {
+  const { width, height } = checkedRegion(region).box;
+  const padding = squarePadding(width, height, centre);
+  const out = new Float32Array(size * size * 3);
+  squareInto(region, size, padding, out, 0);
+  return { input: { data: out, width: size, height: size, channels: 3 }, padding };
+}
+
+/** Crops as one NHWC batch of centred squares (as `toSquareInput(crop, size, true)`), written in place. */
+export function cropSquareBatch(crops: readonly CropSource[], size: number): Float32Array {
+  const perCrop = size * size * 3;
+  const batch = new Float32Array(crops.length * perCrop);
+  crops.forEach((crop, i) => {
+    const region = checkedRegion(asRegion(crop));
+    const { width, height } = region.box;
+    squareInto(region, size, squarePadding(width, height, true), batch, i * perCrop);
+  });
+  return batch;
+}
+
+const wholeImage = (image: RgbImage): ImageRegion => ({ image: { ...image, channels: 3 }, box: { x: 0, y: 0, width: image.width, height: image.height } });
 
 /**
  * toSquareInput straight from 8-bit RGB, padding and resizing in one pass: the same values as
@@ -176,10 +269,7 @@ function squareInto(image: RgbImage, size: number, padding: SquarePadding, out: 
  * photo those copies cost as much as a detector network).
  */
 export function rgbToSquareInput(image: RgbImage, size: number, centre = false): { input: FloatImage; padding: SquarePadding } {
-  const padding = squarePadding(image.width, image.height, centre);
-  const out = new Float32Array(size * size * 3);
-  squareInto(image, size, padding, out, 0);
-  return { input: { data: out, width: size, height: size, channels: 3 }, padding };
+  return regionToSquareInput(wholeImage(image), size, centre);
 }
 
 /** Images as one NHWC batch of padded, resized squares (as `rgbToSquareInput`), with each padding. */
@@ -188,7 +278,7 @@ export function rgbSquareBatch(images: readonly RgbImage[], size: number): { bat
   const batch = new Float32Array(images.length * perImage);
   const paddings = images.map((image, i) => {
     const padding = squarePadding(image.width, image.height, false);
-    squareInto(image, size, padding, batch, i * perImage);
+    squareInto(wholeImage(image), size, padding, batch, i * perImage);
     return padding;
   });
   return { batch, paddings };

@@ -10,7 +10,7 @@ import {
   buildDescriptorGraph,
 } from './graph.js';
 import { readDlibDescriptorWeights } from './dlib-weights.js';
-import { prepareDescriptorInput, type FaceCrop } from './preprocess.js';
+import { descriptorInputBatch, type FaceCrop } from './preprocess.js';
 import type { DescriptorNet, DescriptorOptions } from './types.js';
 
 const INPUT_VALUES = DESCRIPTOR_INPUT_SIZE * DESCRIPTOR_INPUT_SIZE * 3;
@@ -51,9 +51,7 @@ export async function createDescriptorNet(engine: Engine, options: DescriptorOpt
     const results: Float32Array[] = [];
     for (let start = 0; start < faces.length; start += maxBatch) {
       const chunk = faces.slice(start, start + maxBatch);
-      const batch = new Float32Array(chunk.length * INPUT_VALUES);
-      chunk.forEach((face, i) => batch.set(prepareDescriptorInput(face).data, i * INPUT_VALUES));
-      const out = await forward(model, batch);
+      const out = await forward(model, descriptorInputBatch(chunk));
       for (let i = 0; i < chunk.length; i++) results.push(out.slice(i * DESCRIPTOR_SIZE, (i + 1) * DESCRIPTOR_SIZE));
     }
     return results;

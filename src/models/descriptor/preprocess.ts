@@ -3,20 +3,18 @@
  * padded to a square with the image centred (toBatchTensor(150, true)), then resized to 150x150
  * with TF bilinear semantics. Normalisation happens inside the graph.
  */
-import { toFloatImage, toSquareInput, type FloatImage } from '../common/preprocess.js';
+import { asRegion, cropSquareBatch, regionToSquareInput, type CropSource, type FloatImage, type ImageRegion } from '../common/preprocess.js';
 import type { Box, Point, RgbImage } from '../../image/types.js';
 import { VisageError } from '../../errors.js';
 import { DESCRIPTOR_INPUT_SIZE } from './graph.js';
 
-/** A face crop: 8-bit RGB or a float image with values 0..255. */
-export type FaceCrop = FloatImage | RgbImage;
+/** A face crop: 8-bit RGB, a float image with values 0..255, or a region of a decoded image. */
+export type FaceCrop = FloatImage | RgbImage | ImageRegion;
 
-function asFloatImage(crop: FaceCrop): FloatImage {
-  if ('channels' in crop) {
-    if (crop.channels !== 3) throw new VisageError('INVALID_ARGUMENT', `Expected 3 channels for face crop but received ${crop.channels}`);
-    return crop;
-  }
-  return toFloatImage(crop);
+/** A face crop as a crop source for the square input (8-bit RGB is read in place, as a whole-image region). */
+function asCropSource(crop: FaceCrop): CropSource {
+  if ('channels' in crop || 'box' in crop) return crop;
+  return { image: { ...crop, channels: 3 }, box: { x: 0, y: 0, width: crop.width, height: crop.height } };
 }
 
 /**
@@ -27,11 +25,12 @@ function asFloatImage(crop: FaceCrop): FloatImage {
  * input.width; // 150
  */
 export function prepareDescriptorInput(face: FaceCrop): FloatImage {
-  const image = asFloatImage(face);
-  if (image.width < 1 || image.height < 1) {
-    throw new VisageError('INVALID_ARGUMENT', `Expected a non-empty face crop but received ${image.width}x${image.height}`);
-  }
-  return toSquareInput(image, DESCRIPTOR_INPUT_SIZE, true).input;
+  return regionToSquareInput(asRegion(asCropSource(face)), DESCRIPTOR_INPUT_SIZE, true).input;
+}
+
+/** Face crops as one NHWC batch of the network's inputs, written in place. */
+export function descriptorInputBatch(faces: readonly FaceCrop[]): Float32Array {
+  return cropSquareBatch(faces.map(asCropSource), DESCRIPTOR_INPUT_SIZE);
 }
 
 /** face-api's dlib-style alignment constants: face centre at (0.5, 0.43) of a box 1/0.45 eye-mouth wide. */

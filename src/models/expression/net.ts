@@ -10,7 +10,7 @@ import {
   runCropBatch,
   runCrops,
 } from '../common/feature-extractor.js';
-import type { FloatImage } from '../common/preprocess.js';
+import type { CropSource } from '../common/preprocess.js';
 import { FEATURES_OUTPUT, GRAPH_VERSION, GRID_OUTPUT, LOGITS_OUTPUT, PROBABILITIES_OUTPUT, build } from './graph.js';
 
 /** visage's names for face-api's classes, in the network's output order. */
@@ -41,11 +41,11 @@ export interface ExpressionDetail {
 
 export interface ExpressionNet {
   /** Expression probabilities of one face crop. */
-  predict(faceCrop: FloatImage): Promise<Expressions>;
+  predict(faceCrop: CropSource): Promise<Expressions>;
   /** {@link ExpressionNet.predict} for many crops in batched network calls. */
-  predictBatch(faceCrops: readonly FloatImage[]): Promise<Expressions[]>;
+  predictBatch(faceCrops: readonly CropSource[]): Promise<Expressions[]>;
   /** Probabilities, logits and features of many crops. */
-  describeBatch(faceCrops: readonly FloatImage[]): Promise<ExpressionDetail[]>;
+  describeBatch(faceCrops: readonly CropSource[]): Promise<ExpressionDetail[]>;
   /** The network alone: NHWC [n, 112, 112, 3] (0..255) → logits and probabilities, each [n, 7]. */
   forwardRaw(nhwcBatch: Tensor): Promise<{ logits: Tensor; probabilities: Tensor }>;
 }
@@ -66,7 +66,7 @@ export async function createExpressionNet(engine: Engine, options: ExpressionOpt
   const maxBatch = positiveInteger(options.maxBatch ?? FACE_BATCH, 'maxBatch');
   const model = await loadCropModel(engine, `faceapi-expression:${manifestPath}`, manifestPath, build, GRAPH_VERSION);
 
-  async function predictBatch(faceCrops: readonly FloatImage[]): Promise<Expressions[]> {
+  async function predictBatch(faceCrops: readonly CropSource[]): Promise<Expressions[]> {
     const outputs = await runCrops(model, faceCrops, maxBatch);
     return outputs.map((out) => toExpressions((out[PROBABILITIES_OUTPUT] as Tensor).data));
   }

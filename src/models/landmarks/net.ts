@@ -13,7 +13,7 @@ import {
   runCropBatch,
   runCrops,
 } from '../common/feature-extractor.js';
-import type { FloatImage } from '../common/preprocess.js';
+import { cropSize, type CropSource } from '../common/preprocess.js';
 import { GRAPH_VERSION, LANDMARKS_OUTPUT, build } from './graph.js';
 import { toSourcePoints } from './postprocess.js';
 
@@ -34,9 +34,9 @@ export interface LandmarksNet {
    * the detection box's own corner here, not the floored corner its crop really starts at; pass
    * the same to reproduce its points exactly (they differ by under a pixel).
    */
-  predict(faceCrop: FloatImage, offset?: Point): Promise<Point[]>;
+  predict(faceCrop: CropSource, offset?: Point): Promise<Point[]>;
   /** {@link LandmarksNet.predict} for many crops in batched network calls; `offsets[i]` goes with `faceCrops[i]`. */
-  predictBatch(faceCrops: readonly FloatImage[], offsets?: readonly Point[]): Promise<Point[][]>;
+  predictBatch(faceCrops: readonly CropSource[], offsets?: readonly Point[]): Promise<Point[][]>;
   /** The network alone: NHWC [n, 112, 112, 3] (0..255) → [n, 136], relative to the square input. */
   forwardRaw(nhwcBatch: Tensor): Promise<Tensor>;
 }
@@ -64,7 +64,7 @@ export async function createLandmarksNet(engine: Engine, options: LandmarksOptio
     build(w, variant),
   GRAPH_VERSION);
 
-  async function predictBatch(faceCrops: readonly FloatImage[], offsets?: readonly Point[]): Promise<Point[][]> {
+  async function predictBatch(faceCrops: readonly CropSource[], offsets?: readonly Point[]): Promise<Point[][]> {
     if (offsets && offsets.length !== faceCrops.length) {
       throw new VisageError(
         'INVALID_ARGUMENT',
@@ -73,9 +73,9 @@ export async function createLandmarksNet(engine: Engine, options: LandmarksOptio
     }
     const outputs = await runCrops(model, faceCrops, maxBatch);
     return outputs.map((out, i) => {
-      const crop = faceCrops[i] as FloatImage;
+      const { width, height } = cropSize(faceCrops[i] as CropSource);
       const raw = (out[LANDMARKS_OUTPUT] as Tensor).data;
-      return toSourcePoints(raw, crop.width, crop.height, offsets?.[i] ?? { x: 0, y: 0 });
+      return toSourcePoints(raw, width, height, offsets?.[i] ?? { x: 0, y: 0 });
     });
   }
 
