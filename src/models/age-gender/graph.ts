@@ -7,7 +7,7 @@ import { GraphBuilder, type WeightMap, conv2d, dense, maxPool, relu, softmax, we
 import { normalisedCropInput, poolToFeatures, separableConv } from '../common/feature-extractor.js';
 
 /** The builder's version, part of the disk-cache key: bump it whenever the graph it emits changes. */
-export const GRAPH_VERSION = 1;
+export const GRAPH_VERSION = 2;
 
 /** Graph outputs: age [batch], gender logits and probabilities [batch, 2] as (male, female). */
 export const AGE_OUTPUT = 'age';

@@ -8,7 +8,7 @@ import { GraphBuilder, type WeightMap, dense, softmax, weight } from '../../engi
 import { faceFeatureMap, normalisedCropInput, poolToFeatures } from '../common/feature-extractor.js';
 
 /** The builder's version, part of the disk-cache key: bump it whenever the graph it emits changes. */
-export const GRAPH_VERSION = 2;
+export const GRAPH_VERSION = 3;
 
 /** Graph outputs: [batch, 7] logits and their softmax, in face-api's label order. */
 export const LOGITS_OUTPUT = 'logits';

@@ -7,7 +7,7 @@ import { GraphBuilder, type WeightMap, dense, weight } from '../../engine/index.
 import { type FeatureExtractorVariant, faceFeatureExtractor, normalisedCropInput } from '../common/feature-extractor.js';
 
 /** The builder's version, part of the disk-cache key: bump it whenever the graph it emits changes. */
-export const GRAPH_VERSION = 1;
+export const GRAPH_VERSION = 2;
 
 /** Name of the graph output: [batch, 136]. */
 export const LANDMARKS_OUTPUT = 'landmarks';
