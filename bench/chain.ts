@@ -23,7 +23,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadImage } from '../src/image/index.js';
 import type { RgbImage } from '../src/image/types.js';
-import { regionToSquareInput, rgbToSquareInput, toSquareInput, type FloatImage, type ImageRegion } from '../src/models/common/preprocess.js';
+import { regionToSquareInput, rgbToSquareInput, toSquareInput, type CropSource, type FloatImage, type ImageRegion } from '../src/models/common/preprocess.js';
 import { DESCRIPTOR_INPUT_SIZE, prepareDescriptorInput } from '../src/models/descriptor/index.js';
 import { SSD_INPUT_SIZE } from '../src/models/ssd/index.js';
 import { TINY_DEFAULTS } from '../src/models/tiny/index.js';
@@ -100,7 +100,7 @@ async function visageChain(models: ModelRegistry, file: string, stages: Record<S
   lap('crops');
   const points = await landmarks.predictBatch(landmarkCrops, faces.map((f) => ({ x: f.box.x, y: f.box.y })));
   lap('landmarks');
-  const descriptorCrops = points.map((p) => descriptorCrop(pixels, p, 'box') as FloatImage);
+  const descriptorCrops = points.map((p) => descriptorCrop(pixels, p, 'box') as CropSource);
   // The pipeline squares each attribute crop to 112 once for face-api's expression and age/gender nets.
   const attributeCrops = points.map((p) => regionToSquareInput(cropRegion(pixels, attributeBox(p)) as ImageRegion, CROP_SIZE, true).input);
   lap('crops');

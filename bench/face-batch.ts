@@ -10,7 +10,7 @@ import { readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { loadImage } from '../src/image/index.js';
-import type { FloatImage } from '../src/models/common/preprocess.js';
+import type { CropSource, FloatImage } from '../src/models/common/preprocess.js';
 import { asPixels, attributeBox, cropBox, descriptorCrop } from '../src/pipeline/align.js';
 import { Engine } from '../src/engine/index.js';
 import { createSsdDetector } from '../src/models/ssd/index.js';
@@ -42,7 +42,7 @@ async function chain(v: Awaited<ReturnType<typeof variant>>, file: string): Prom
   lap('detect');
   const points = await v.landmarks.predictBatch(faces.map((f) => cropBox(pixels, f.box) as FloatImage), faces.map((f) => ({ x: f.box.x, y: f.box.y })));
   lap('landmarks');
-  await v.descriptor.describeBatch(points.map((p) => descriptorCrop(pixels, p, 'box') as FloatImage));
+  await v.descriptor.describeBatch(points.map((p) => descriptorCrop(pixels, p, 'box') as CropSource));
   lap('descriptor');
   const ac = points.map((p) => cropBox(pixels, attributeBox(p)) as FloatImage);
   await v.expression.predictBatch(ac);

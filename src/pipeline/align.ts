@@ -10,7 +10,7 @@
  */
 import type { Box, Point, RgbImage } from '../image/types.js';
 import { estimateSimilarity, warpSimilarity, type Pixels, type Similarity } from '../image/warp.js';
-import { clipBox, type FloatImage, type ImageRegion } from '../models/common/preprocess.js';
+import { clipBox, type CropSource, type FloatImage, type ImageRegion } from '../models/common/preprocess.js';
 import { descriptorCropBox } from '../models/descriptor/index.js';
 
 export type AlignMode = 'chip' | 'box' | 'rotate';
@@ -158,10 +158,10 @@ export function chipPoint(i: number): Point {
  * The descriptor's input crop: dlib's face chip ('chip'), face-api's square ('box'), or that
  * square with the eyes levelled ('rotate').
  */
-export function descriptorCrop(image: Pixels, landmarks: readonly Point[], mode: AlignMode): FloatImage | null {
+export function descriptorCrop(image: Pixels, landmarks: readonly Point[], mode: AlignMode): CropSource | null {
   if (mode === 'chip') return warpSimilarity(image, chipToImage(landmarks), CHIP_SIZE, CHIP_SIZE);
   const box = descriptorBox(landmarks);
-  if (mode === 'box') return cropBox(image, box);
+  if (mode === 'box') return cropRegion(image, box);
   const { leftEye, rightEye } = referencePoints(landmarks);
   const angle = Math.atan2(rightEye.y - leftEye.y, rightEye.x - leftEye.x);
   const size = Math.max(1, box.width);

@@ -12,12 +12,12 @@ import path from 'node:path';
 import { VisageError } from '../errors.js';
 import type { Pixels } from '../image/warp.js';
 import { CALIBRATION, FUSION_WEIGHTS, type Calibration } from '../match/thresholds.js';
-import { type FloatImage, mirror } from '../models/common/preprocess.js';
+import { type CropSource, type FloatImage, mirror } from '../models/common/preprocess.js';
 import type { DescriptorNet } from '../models/descriptor/index.js';
 import type { EmbedderNet, EmbedderSpec } from '../models/embedder/index.js';
 import { MOBILEFACENET_INPUT_SIZE } from '../models/mobilefacenet/index.js';
 import type { DetectedFace, Metric, OnnxRecognizer, RecognizerOption } from '../types.js';
-import { arcfaceCrop, chipCrop, cropBox, descriptorCrop, squareBoxCrop, type AlignMode } from './align.js';
+import { arcfaceCrop, chipCrop, cropRegion, descriptorCrop, squareBoxCrop, type AlignMode } from './align.js';
 import type { ModelRegistry } from './models.js';
 
 export interface Recognizer {
@@ -33,12 +33,12 @@ export interface Recognizer {
  * Runs a network on the crops, where `averageMirror` as the mean of each crop's embedding and its
  * mirror image's (one batch), and puts the results back in place of the faces.
  */
-async function embedCrops(
-  crops: readonly (FloatImage | null)[],
-  run: (crops: readonly FloatImage[]) => Promise<Float32Array[]>,
+async function embedCrops<C extends CropSource>(
+  crops: readonly (C | null)[],
+  run: (crops: readonly (C | FloatImage)[]) => Promise<Float32Array[]>,
   averageMirror: boolean,
 ): Promise<(Float32Array | null)[]> {
-  const usable = crops.filter((c): c is FloatImage => c !== null);
+  const usable = crops.filter((c): c is C => c !== null);
   if (usable.length === 0) return crops.map(() => null);
   const all = await run(averageMirror ? [...usable, ...usable.map(mirror)] : usable);
   const embeddings = usable.map((_, i) => {
@@ -70,7 +70,7 @@ class DlibRecognizer implements Recognizer {
   async embed(pixels: Pixels, faces: readonly DetectedFace[]): Promise<(Float32Array | null)[]> {
     // A whole-image face is aligned by its landmarks too: a face crop given with 'none' is rarely
     // framed as the descriptor expects.
-    const crops = faces.map((f) => (f.landmarks.length === 0 ? cropBox(pixels, f.box) : descriptorCrop(pixels, f.landmarks, this.align)));
+    const crops = faces.map((f) => (f.landmarks.length === 0 ? cropRegion(pixels, f.box) : descriptorCrop(pixels, f.landmarks, this.align)));
     const net = await this.net();
     return embedCrops(crops, (c) => net.describeBatch(c), this.averageMirror);
   }

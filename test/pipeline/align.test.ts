@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import sharp from 'sharp';
 import { applySimilarity, estimateSimilarity, invertSimilarity, type Similarity } from '../../src/image/warp.js';
 import { chipPoint, chipToImage, cropBox, cropRegion } from '../../src/pipeline/align.js';
-import { cropSquareBatch, padToSquare, regionToSquareInput, resizeBilinear, toSquareInput, type FloatImage } from '../../src/models/common/preprocess.js';
+import { cropSquareBatch, mirror, padToSquare, regionToSquareInput, resizeBilinear, toSquareInput, type FloatImage, type ImageRegion } from '../../src/models/common/preprocess.js';
 import { isVisageError } from '../../src/errors.js';
 import { createVisage, type Visage } from '../../src/index.js';
 import type { Point } from '../../src/image/types.js';
@@ -52,6 +52,10 @@ describe('crop regions', () => {
     const regions = boxes.map((b) => cropRegion(pixels, b)).filter((r) => r !== null);
     const batch = cropSquareBatch(regions, 112);
     regions.forEach((r, i) => assert.deepEqual(batch.subarray(i * 112 * 112 * 3, (i + 1) * 112 * 112 * 3), regionToSquareInput(r, 112, true).input.data));
+  });
+
+  test("a region's mirror image is its copy's", () => {
+    for (const box of boxes) assert.deepEqual(mirror(cropRegion(pixels, box) as ImageRegion), mirror(cropBox(pixels, box) as FloatImage), JSON.stringify(box));
   });
 
   test('a box outside the image leaves no region, and a region must lie inside its image', () => {

@@ -307,16 +307,19 @@ export function crop(src: FloatImage, box: Box): FloatImage {
   return { data: out, width: box.width, height: box.height, channels: c };
 }
 
-/** A crop mirrored left to right. */
-export function mirror(image: FloatImage): FloatImage {
-  const { width, height, channels: c } = image;
+/** A crop mirrored left to right, as a float image (a region is read in place). */
+export function mirror(crop: CropSource): FloatImage {
+  const { image, box } = asRegion(crop);
+  const { width, height } = box;
+  const c = image.channels;
   const src = image.data;
-  const data = new Float32Array(src.length);
+  const data = new Float32Array(width * height * c);
   // Element by element: a subarray per pixel costs more than the copy (a hot loop in recognition).
   for (let y = 0; y < height; y++) {
     const row = y * width * c;
+    const source = ((box.y + y) * image.width + box.x) * c;
     for (let x = 0; x < width; x++) {
-      const from = row + x * c;
+      const from = source + x * c;
       const to = row + (width - 1 - x) * c;
       for (let k = 0; k < c; k++) data[to + k] = src[from + k] as number;
     }
