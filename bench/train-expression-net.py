@@ -603,15 +603,28 @@ def cmd_eval_mfn(args):
         classes = sorted(set(y.tolist())) if name == 'ckplus6' else None
         arrays = load_cut(args.data, 'train' if name == 'tune' else name, args.cut)
         p_m = mfn_probabilities(net, arrays, rows, args.cut, hwc)
-        p_f = probabilities(base, x[rows])
-        p_v = probabilities(tuned, x[rows]) if tuned else p_f
+        # face-api's and visage-net's probabilities do not change between runs: kept in the data folder.
+        cached = os.path.join(args.data, 'eval-%s-%s.pt' % (name, os.path.basename(os.path.dirname(args.visage_net or 'none')) + os.path.basename(args.visage_net or '')))
+        if os.path.exists(cached):
+            p_f, p_v, p_f1 = torch.load(cached)
+        else:
+            p_f = probabilities(base, x[rows])
+            p_v = probabilities(tuned, x[rows]) if tuned else p_f
+            p_f1 = probabilities(base, x[rows], False)
+            torch.save((p_f, p_v, p_f1), cached)
+        # face-api's net as the default runs it (the crop alone), for comparison.
+        results.setdefault('face-api alone, no mirror', {})[name] = accuracy(p_f1, y[rows], classes)
         for a in np.arange(0, 1.01, 0.25):
             for b in np.arange(0, 1.01 - a, 0.25):
                 if tuned is None and b > 0:
                     continue
                 acc, recall = accuracy(a * p_m + b * p_v + (1 - a - b) * p_f, y[rows], classes)
                 results.setdefault((a, b), {})[name] = (acc, recall)
-    for (a, b), r in results.items():
+    for key, r in results.items():
+        if isinstance(key, str):
+            print('%s: tune %.4f, CK+ half A %.4f, mean %.4f' % (key, r['tune'][0], r['ckplus6'][0], (r['tune'][0] + r['ckplus6'][0]) / 2))
+            continue
+        a, b = key
         print('mobilefacenet %.2f, visage-net %.2f, face-api %.2f: tune %.4f, CK+ half A %.4f, mean %.4f; tune recall %s; half A recall %s' % (
             a, b, 1 - a - b, r['tune'][0], r['ckplus6'][0], (r['tune'][0] + r['ckplus6'][0]) / 2,
             {k: round(v, 2) for k, v in r['tune'][1].items()}, {k: round(v, 2) for k, v in r['ckplus6'][1].items()}))
