@@ -16,7 +16,7 @@ import { openGallery } from '../gallery/gallery.js';
 import type { Gallery, GalleryOptions } from '../gallery/types.js';
 import { asPixels, attributeBox, attributeCrop, cropBox, type AlignMode } from './align.js';
 import { classifyWithHead } from '../models/expression-head/index.js';
-import { EXPRESSION_LABELS, type Expressions, mirrorAveragedExpressions } from '../models/expression/index.js';
+import { type Expressions, meanExpressions, mirrorAveragedExpressions } from '../models/expression/index.js';
 import { createRecognizer, type Recognizer } from './recognizers.js';
 import { checkPrefetch, pipelined } from './batch.js';
 import { checkWorkers, pooled, threadsPerWorker } from './pool.js';
@@ -463,7 +463,7 @@ export class VisagePipeline implements Visage {
       const [tuned, mobile] = await Promise.all([this.models.expressionFineTuned(), this.models.expressionMobileFaceNet()]);
       const [a, b] = await Promise.all([mirrorAveragedExpressions(tuned, faceApiInputs()), mirrorAveragedExpressions(mobile, faceApiInputs())]);
       // Half each: chosen on the tune part of fer2013-train and CK+ half A (README, Expression).
-      expressions = a.map((e, i) => Object.fromEntries(EXPRESSION_LABELS.map((l) => [l, (e[l] + (b[i] as Expressions)[l]) / 2])) as Expressions);
+      expressions = a.map((e, i) => meanExpressions(e, b[i] as Expressions));
     } else {
       expressions = await (await this.models.expression()).predictBatch(faceApiInputs());
     }

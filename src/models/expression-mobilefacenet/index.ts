@@ -15,6 +15,7 @@ import { visageManifest } from '../common/packaged.js';
 import type { FloatImage } from '../common/preprocess.js';
 import { createEmbedderNet } from '../embedder/index.js';
 import { EXPRESSION_LABELS, type Expressions } from '../expression/net.js';
+import { softmaxOf } from '../expression-head/index.js';
 import { mobileFaceNetSpec } from '../mobilefacenet/index.js';
 
 export const MOBILEFACENET_EXPRESSION_TRUNK = visageManifest('visage-expression-mobilefacenet/trunk');
@@ -73,10 +74,8 @@ export async function createMobileFaceNetExpressionNet(engine: Engine, options: 
     logitsBatch,
     async predictBatch(squares) {
       return (await logitsBatch(squares)).map((logits) => {
-        const top = Math.max(...logits);
-        const exp = logits.map((v) => Math.exp(v - top));
-        const sum = exp.reduce((a, b) => a + b, 0);
-        return Object.fromEntries(EXPRESSION_LABELS.map((l, k) => [l, (exp[k] as number) / sum])) as Expressions;
+        const p = softmaxOf(logits);
+        return Object.fromEntries(EXPRESSION_LABELS.map((l, k) => [l, p[k] as number])) as Expressions;
       });
     },
   };
