@@ -160,7 +160,7 @@ export async function faceSetFeatures(models: ModelRegistry, faces: LabelledFace
  * its weights), so a new version of its weights recomputes only them.
  */
 export async function mobileFaceNetLogits(models: ModelRegistry, faces: LabelledFace[], cacheDir: string, name: string, log: (s: string) => void, cropMode: CropMode = 'pipeline'): Promise<{ crop: Float32Array; mirror: Float32Array }> {
-  const hash = createHash('sha256').update(faces.map((f) => `${f.file}\t${f.label}`).join('\n')).update(`v1${cropMode === 'pipeline' ? '' : cropMode}`);
+  const hash = createHash('sha256').update(faces.map((f) => `${f.file}\t${f.label}`).join('\n')).update(`v2${cropMode === 'pipeline' ? '' : cropMode}`);
   for (const manifest of [MOBILEFACENET_EXPRESSION_TRUNK, MOBILEFACENET_EXPRESSION_HEAD]) hash.update(readFileSync(manifest.replace(/-weights_manifest\.json$/, '.bin')));
   const dir = path.join(cacheDir, `${name}-mobilefacenet-${hash.digest('hex').slice(0, 12)}`);
   const read = (view: string) => new Float32Array(new Uint8Array(readFileSync(path.join(dir, `${view}.f32`))).buffer);
@@ -172,9 +172,10 @@ export async function mobileFaceNetLogits(models: ModelRegistry, faces: Labelled
   for (let start = 0; start < faces.length; start += batch) {
     const chunk = faces.slice(start, start + batch);
     const { crops } = await faceCrops(landmarksNet, chunk, cropMode);
-    // The pipeline's input for it: the 112 square face-api's nets take.
-    const squares = [...crops, ...crops.map(mirror)].map((c) => toSquareInput(c, CROP_INPUT_SIZE, true).input);
-    const logits = await net.logitsBatch(squares);
+    // The pipeline's input for it: the 112 square face-api's nets take, and that square mirrored (not
+    // the square of the mirrored crop: centring puts an odd padding pixel on the other side).
+    const squares = crops.map((c) => toSquareInput(c, CROP_INPUT_SIZE, true).input);
+    const logits = await net.logitsBatch([...squares, ...squares.map(mirror)]);
     chunk.forEach((_, k) => {
       out.crop.set(logits[k]!, (start + k) * 7);
       out.mirror.set(logits[chunk.length + k]!, (start + k) * 7);
