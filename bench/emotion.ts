@@ -25,7 +25,7 @@ import { SHIPPED_HEAD } from '../src/models/expression-head/weights.js';
 import { ModelRegistry } from '../src/pipeline/models.js';
 import { EMOTIONS, type EmotionModel } from '../src/types.js';
 import { CKPLUS_LABELS, ckHalves, ckplus, ferSplit, type LabelledFace } from './lib/emotion-data.js';
-import { type CropMode, type FaceSetFeatures, faceSetFeatures, headParts, row } from './lib/emotion-features.js';
+import { type CropMode, type FaceSetFeatures, faceSetFeatures, headParts, mobileFaceNetLogits, row } from './lib/emotion-features.js';
 import { confusionText, score, summary } from './lib/emotion-metrics.js';
 
 const { values, positionals } = parseArgs({
@@ -73,6 +73,27 @@ function headClassifier(head: ExpressionHead) {
 
 type Classifier = { name: string; usesHuman: boolean; run: (s: FaceSetFeatures, i: number) => Float32Array };
 
+/** visage-mobilefacenet's logits per set (mobileFaceNetLogits), by the set's features. */
+const mobileLogits = new Map<FaceSetFeatures, { crop: Float32Array; mirror: Float32Array }>();
+const mfRow = (s: FaceSetFeatures, view: 'crop' | 'mirror', i: number) => (mobileLogits.get(s) as { crop: Float32Array; mirror: Float32Array })[view].subarray(i * 7, i * 7 + 7);
+
+/** A net's probabilities (face-api's label order in, EMOTIONS order out), crop and mirror averaged. */
+const mirrored = (s: FaceSetFeatures, key: 'faLogits' | 'vnLogits' | 'mfLogits', i: number) =>
+  key === 'mfLogits' ? mean(faceApi(mfRow(s, 'crop', i)), faceApi(mfRow(s, 'mirror', i))) : mean(faceApi(row(s.crop, key, i)), faceApi(row(s.mirror, key, i)));
+
+/** Blends of the mirrored nets' probabilities: shares of visage-mobilefacenet, visage-net, face-api. */
+const BLENDS: readonly (readonly [number, number, number])[] = [[0.5, 0.5, 0], [0.5, 0, 0.5], [0.5, 0.25, 0.25], [0.75, 0, 0.25], [0.25, 0.5, 0.25]];
+function blendRow([m, v, f]: readonly [number, number, number]): Classifier {
+  return {
+    name: `blend, all mirrored: visage-mobilefacenet ${m}, visage-net ${v}, face-api ${f}${m === 0.5 && v === 0.5 ? " (as 'visage-ensemble' ships)" : ''}`,
+    usesHuman: false,
+    run: (s, i) => {
+      const [a, b, c] = [mirrored(s, 'mfLogits', i), mirrored(s, 'vnLogits', i), mirrored(s, 'faLogits', i)];
+      return a.map((x, k) => m * x + v * (b[k] as number) + f * (c[k] as number));
+    },
+  };
+}
+
 const classifiers: Classifier[] = [
   { name: 'face-api', usesHuman: false, run: (s, i) => faceApi(row(s.crop, 'faLogits', i)) },
   { name: 'face-api + mirror', usesHuman: false, run: (s, i) => mean(faceApi(row(s.crop, 'faLogits', i)), faceApi(row(s.mirror, 'faLogits', i))) },
@@ -94,6 +115,9 @@ const classifiers: Classifier[] = [
       return tuned.map((v, k) => (1 - w) * v + w * (original[k] as number));
     },
   })),
+  { name: 'visage-mobilefacenet (no mirror)', usesHuman: false, run: (s, i) => faceApi(mfRow(s, 'crop', i)) },
+  { name: "visage-mobilefacenet + mirror (as 'visage-mobilefacenet' ships)", usesHuman: false, run: (s, i) => mirrored(s, 'mfLogits', i) },
+  ...BLENDS.map(blendRow),
   ...headRows('visage (shipped head)', decodeHead(SHIPPED_HEAD)),
   ...(values.head ?? []).flatMap((file) => headRows(`head ${path.basename(file)}`, decodeHead(JSON.parse(readFileSync(file, 'utf8')) as EncodedHead))),
 ];
@@ -119,6 +143,8 @@ const { validation } = ferSplit(root);
 const ck = ckplus(root);
 const fer = await faceSetFeatures(models, limited(validation), cacheDir, 'fer-validation', log, values.crop as CropMode);
 const ckf = await faceSetFeatures(models, limited(ck), cacheDir, 'ckplus6', log, values.crop as CropMode);
+mobileLogits.set(fer, await mobileFaceNetLogits(models, limited(validation), cacheDir, 'fer-validation', log, values.crop as CropMode));
+mobileLogits.set(ckf, await mobileFaceNetLogits(models, limited(ck), cacheDir, 'ckplus6', log, values.crop as CropMode));
 const halves = ckHalves(ckf.faces);
 const pick = (arr: Float32Array[], idx: number[]) => idx.map((i) => arr[i] as Float32Array);
 const pickLabels = (labels: Int32Array, idx: number[]) => Int32Array.from(idx, (i) => labels[i] as number);
@@ -139,7 +165,7 @@ if (values.pipeline) {
   // visage.analyze end to end on each face crop, per emotionModel.
   const visage = await createVisage({ threads: Number(values.threads) });
   // human's figures are above (contaminated on FER); the pipeline check is for face-api's net and visage's own two.
-  for (const model of ['face-api', 'visage', 'visage-net'] as const satisfies readonly EmotionModel[]) {
+  for (const model of ['face-api', 'visage', 'visage-net', 'visage-mobilefacenet', 'visage-ensemble'] as const satisfies readonly EmotionModel[]) {
     const run = async (set: FaceSetFeatures) => {
       const out: Float32Array[] = [];
       for (const f of set.faces) {

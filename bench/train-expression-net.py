@@ -123,6 +123,128 @@ class ExpressionNet(torch.nn.Module):
         return out
 
 
+MFN_MEAN, MFN_STD = 127.5, 128.0
+
+
+def tf_same_pad(x, kernel, stride):
+    """TF 'same' padding for a square kernel: the odd pixel at the bottom/right."""
+    def amount(n):
+        total = max((math.ceil(n / stride) - 1) * stride + kernel - n, 0)
+        return total // 2, total - total // 2
+
+    top, bottom = amount(x.shape[2])
+    left, right = amount(x.shape[3])
+    return F.pad(x, (left, right, top, bottom))
+
+
+class MobileFaceNetExpression(torch.nn.Module):
+    """MobileFaceNet run from its TFLite operator list (bench/dump-mobilefacenet.ts writes it), every
+    float constant a parameter (batch norms are folded into the convolutions' biases, PReLU is
+    relu(x) + m * (x - |x|) as the file spells it), its 192-d embedding followed by a new linear
+    layer to the 7 expressions ('fc/weights' [192, 7], 'fc/bias'). Activations are NCHW."""
+
+    def __init__(self, data, fc=None):
+        super().__init__()
+        graph = json.load(open(os.path.join(data, 'mobilefacenet.json')))
+        flat = np.fromfile(os.path.join(data, 'mobilefacenet.f32'), dtype='<f4')
+        self.ops, self.tensors = graph['operators'], graph['tensors']
+        self.input, self.output = graph['inputs'][0], graph['outputs'][0]
+        self.params = torch.nn.ParameterDict()
+        self.key = {}
+        layout = {}
+        for op in self.ops:
+            if op['op'] in ('CONV_2D', 'DEPTHWISE_CONV_2D'):
+                layout[op['inputs'][1]] = op['op']
+        for i, t in enumerate(self.tensors):
+            if t['offset'] is None:
+                continue
+            a = torch.from_numpy(flat[t['offset']:t['offset'] + int(np.prod(t['shape']))].reshape(t['shape']).copy())
+            if layout.get(i) == 'CONV_2D':  # [out, h, w, in] -> OIHW
+                a = a.permute(0, 3, 1, 2)
+            elif layout.get(i) == 'DEPTHWISE_CONV_2D':  # [1, h, w, C] -> [C, 1, h, w]
+                a = a.permute(3, 0, 1, 2)
+            self.key[i] = 't%d' % i
+            self.params[self.key[i]] = torch.nn.Parameter(a.contiguous())
+        self.layout = layout
+        dims = self.tensors[self.output]['shape'][-1]
+        if fc is None:
+            g = torch.Generator().manual_seed(7)
+            fc = (torch.randn(dims, CLASSES, generator=g) * 0.01, torch.zeros(CLASSES))
+        self.params['fc__weights'] = torch.nn.Parameter(torch.as_tensor(fc[0]).t().contiguous().float())
+        self.params['fc__bias'] = torch.nn.Parameter(torch.as_tensor(fc[1]).float())
+
+    def value(self, values, i, like=None):
+        if i in self.key:
+            p = self.params[self.key[i]]
+            # A per-channel constant against an NCHW activation.
+            return p.view(1, -1, 1, 1) if like is not None and like.dim() == 4 and p.dim() == 1 else p
+        return values[i]
+
+    def cut_at(self, op_index):
+        """The tensor the trunk is cut at: the output of operator op_index (-1: the input image)."""
+        return self.input if op_index < 0 else self.ops[op_index]['outputs'][0]
+
+    def forward(self, x, start=-1, stop=None):
+        """x: float NCHW 0..255 RGB, or (start >= 0) the output of operator `start`; returns the 7
+        logits, or (stop) the output of operator `stop`."""
+        values = {self.input: (x - MFN_MEAN) / MFN_STD} if start < 0 else {self.cut_at(start): x}
+        for op in self.ops[start + 1:] if stop is None else self.ops[start + 1:stop + 1]:
+            kind, ins = op['op'], op['inputs']
+            a = values.get(ins[0]) if ins[0] in values else None
+            if kind in ('CONV_2D', 'DEPTHWISE_CONV_2D'):
+                w = self.params[self.key[ins[1]]]
+                b = self.params[self.key[ins[2]]] if len(ins) > 2 and ins[2] >= 0 else None
+                k, s = w.shape[2], op['stride'][0]
+                xin = tf_same_pad(a, k, s) if op['same'] else a
+                y = F.conv2d(xin, w, b, stride=s, groups=w.shape[0] if kind == 'DEPTHWISE_CONV_2D' else 1)
+                if op['activation'] == 'RELU':
+                    y = F.relu(y)
+                elif op['activation'] != 'NONE':
+                    raise ValueError('activation ' + op['activation'])
+            elif kind == 'RELU':
+                y = F.relu(a)
+            elif kind == 'ABS':
+                y = a.abs()
+            elif kind in ('ADD', 'SUB', 'MUL'):
+                u, v = ins
+                like = values.get(u, values.get(v))
+                p, q = self.value(values, u, like), self.value(values, v, like)
+                y = p + q if kind == 'ADD' else p - q if kind == 'SUB' else p * q
+            elif kind == 'RESHAPE':
+                y = a.flatten(1)
+            else:
+                raise ValueError('operator ' + kind)
+            values[op['outputs'][0]] = y
+        if stop is not None:
+            return values[self.cut_at(stop)]
+        return self.embed_to_logits(values[self.output])
+
+    def embed_to_logits(self, e):
+        return F.linear(e, self.params['fc__weights'], self.params['fc__bias'])
+
+    def embedding(self, x):
+        fc = self.embed_to_logits
+        self.embed_to_logits = lambda e: e
+        try:
+            return self.forward(x)
+        finally:
+            self.embed_to_logits = fc
+
+    def tflite_weights(self):
+        """The parameters in the TFLite file's layouts by tensor name, then fc/weights [192, 7] and fc/bias."""
+        out = {}
+        for i, key in self.key.items():
+            t = self.params[key].detach()
+            if self.layout.get(i) == 'CONV_2D':
+                t = t.permute(0, 2, 3, 1)
+            elif self.layout.get(i) == 'DEPTHWISE_CONV_2D':
+                t = t.permute(1, 2, 3, 0)
+            out[self.tensors[i]['name']] = t.contiguous().numpy()
+        out['fc/weights'] = self.params['fc__weights'].detach().t().contiguous().numpy()
+        out['fc/bias'] = self.params['fc__bias'].detach().numpy()
+        return out
+
+
 def load_set(data, name):
     meta = json.load(open(os.path.join(data, name + '.json')))
     x = np.fromfile(os.path.join(data, name + '.u8'), dtype=np.uint8).reshape(meta['n'], SIZE, SIZE, 3)
@@ -322,6 +444,215 @@ def cmd_export(args):
     print('wrote %s (%d tensors)' % (args.to, len(order)))
 
 
+def load_cut(data, name, cut):
+    """The trunk's output at operator `cut` for every face and its mirror image (dump-mobilefacenet.ts
+    --cut), float16 NHWC, memory-mapped: (plain, mirrored)."""
+    shape = None
+    out = []
+    for suffix in ('', '-mirror'):
+        a = np.memmap(os.path.join(data, '%s.cut%d%s.f16' % (name, cut, suffix)), dtype='<f2', mode='r')
+        out.append(a)
+    return out
+
+
+def cut_batch(arrays, idx, flip, hwc):
+    """float32 NCHW features of rows idx, each from the mirror image's where flip is set."""
+    plain, mirrored = arrays
+    per = int(np.prod(hwc))
+    rows = [(mirrored if f else plain)[i * per:(i + 1) * per] for i, f in zip(idx, flip)]
+    return torch.from_numpy(np.stack(rows).astype(np.float32).reshape(len(idx), *hwc)).permute(0, 3, 1, 2).contiguous()
+
+
+def mfn_probabilities(net, arrays, rows, cut, hwc, mirror_average=True, batch=64):
+    out = []
+    with torch.no_grad():
+        for s in range(0, len(rows), batch):
+            idx = rows[s:s + batch]
+            p = F.softmax(net(cut_batch(arrays, idx, [False] * len(idx), hwc), start=cut), 1)
+            if mirror_average:
+                p = (p + F.softmax(net(cut_batch(arrays, idx, [True] * len(idx), hwc), start=cut), 1)) / 2
+            out.append(p)
+    return torch.cat(out)
+
+
+def mfn_net(args, checkpoint=None):
+    net = MobileFaceNetExpression(args.data)
+    if checkpoint:
+        net.load_state_dict(torch.load(checkpoint))
+    return net
+
+
+def cmd_check_mfn(args):
+    """The port's 192-d embeddings against visage's ONNX graph of the TFLite file (< 1e-3)."""
+    torch.set_num_threads(1)
+    net = mfn_net(args).eval()
+    worst = 0.0
+    for name in ('validation', 'ckplus6', 'train'):
+        ref = np.fromfile(os.path.join(args.data, name + '.mfn-check.f32'), dtype='<f4').reshape(-1, 192)
+        x, _, _ = load_set(args.data, name)
+        with torch.no_grad():
+            got = torch.cat([net.embedding(to_nchw(x[s:min(s + 32, len(ref))])) for s in range(0, len(ref), 32)]).numpy()
+        diff = float(np.abs(got - ref).max())
+        worst = max(worst, diff)
+        print('%s: %d faces, max abs embedding diff torch vs ONNX %.2e (values up to %.1f)' % (name, len(ref), diff, float(np.abs(ref).max())))
+    if worst >= 1e-3:
+        sys.exit('port differs from visage\'s ONNX graph')
+
+
+def cmd_train_mfn(args):
+    """MobileFaceNet frozen up to operator --cut (features dumped by ONNX Runtime), the rest and the
+    new linear layer trained; a face's mirror image stands for the flip augmentation."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    torch.use_deterministic_algorithms(True)
+    rng = np.random.default_rng(args.seed)
+    meta = json.load(open(os.path.join(args.data, 'train.json')))
+    y = np.array(meta['labels'], dtype=np.int64)
+    net = mfn_net(args)
+    hwc = net.tensors[net.cut_at(args.cut)]['shape'][1:]
+    arrays = load_cut(args.data, 'train', args.cut)
+    tune = tune_mask(y)
+    fit = np.flatnonzero(~tune)
+    if args.limit:
+        fit = np.sort(np.random.default_rng(args.seed).permutation(fit)[:args.limit])
+    tune_idx = np.flatnonzero(tune)
+    counts = np.bincount(y[fit], minlength=CLASSES)
+    cw = 1 / np.sqrt(counts / counts.sum())
+    cw = cw / (cw[y[fit]].mean())
+    class_weight = torch.tensor(cw, dtype=torch.float32)
+    # Only what runs after the cut is trained; the new layer at ten times the rate.
+    trunk = [net.params[net.key[i]] for i in trained_tensors(net, args.cut)]
+    head = [net.params['fc__weights'], net.params['fc__bias']]
+    for p in net.parameters():
+        p.requires_grad = False
+    for p in trunk + head:
+        p.requires_grad = True
+    opt = torch.optim.Adam([{'params': trunk, 'lr': args.lr}, {'params': head, 'lr': args.lr * 10}], weight_decay=args.wd)
+    steps_per_epoch = math.ceil(len(fit) / args.batch)
+    total = steps_per_epoch * args.epochs
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    os.makedirs(args.out, exist_ok=True)
+    log = open(os.path.join(args.out, 'log.txt'), 'a')
+
+    def say(s):
+        print(s, flush=True)
+        log.write(s + '\n')
+        log.flush()
+
+    say('train %s: %d fit, %d tune, %d trunk tensors trained, class weights %s' % (' '.join(sys.argv[1:]), len(fit), len(tune_idx), len(trunk), np.round(cw, 2).tolist()))
+    best = (0.0, 0)
+    for epoch in range(1, args.epochs + 1):
+        net.train()
+        order = fit[rng.permutation(len(fit))]
+        started = time.time()
+        seen, loss_sum = 0, 0.0
+        for s in range(0, len(order), args.batch):
+            idx = np.sort(order[s:s + args.batch])
+            flip = rng.random(len(idx)) < 0.5
+            feats = cut_batch(arrays, idx, flip, hwc)
+            logits = net(feats, start=args.cut)
+            loss = F.cross_entropy(logits, torch.from_numpy(y[idx]), weight=class_weight, label_smoothing=args.smoothing)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            seen += len(idx)
+            loss_sum += float(loss) * len(idx)
+            if (s // args.batch) % 100 == 0:
+                say('  epoch %d: %d/%d, loss %.4f, %.0f s' % (epoch, seen, len(order), loss_sum / seen, time.time() - started))
+        seconds = time.time() - started
+        net.eval()
+        acc, recall = accuracy(mfn_probabilities(net, arrays, tune_idx, args.cut, hwc), y[tune_idx])
+        torch.save(net.state_dict(), os.path.join(args.out, 'epoch-%d.pt' % epoch))
+        say('epoch %d: loss %.4f, tune %.4f (mirror-averaged), recall %s, %.0f s train' % (
+            epoch, loss_sum / seen, acc, {k: round(v, 2) for k, v in recall.items()}, seconds))
+        if acc > best[0]:
+            best = (acc, epoch)
+    say('best epoch %d: tune %.4f' % (best[1], best[0]))
+
+
+def trained_tensors(net, cut):
+    """The trunk's tensors that operators after `cut` read (the ones training changes), by index."""
+    used = set()
+    for op in net.ops[cut + 1:]:
+        used.update(i for i in op['inputs'] if i in net.key)
+    return sorted(used)
+
+
+def half_rounded(net):
+    """The net with every parameter rounded to float16, as the shipped weights are."""
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(p.half().float())
+    return net
+
+
+def cmd_eval_mfn(args):
+    """Mirror-averaged accuracy on the tune part and CK+ half A of the net (weights rounded to
+    float16 as shipped), and of its blends with visage-net (--visage-net checkpoint) and face-api's
+    net: shares in quarters, and the mean of the two sets that picks one."""
+    torch.set_num_threads(args.threads)
+    net = half_rounded(mfn_net(args, args.checkpoint)).eval()
+    hwc = net.tensors[net.cut_at(args.cut)]['shape'][1:]
+    tuned = load_checkpoint(args.data, args.visage_net) if args.visage_net else None
+    base = load_checkpoint(args.data, None)
+    results = {}
+    for name in ('tune', 'ckplus6'):
+        x, y, meta = load_set(args.data, 'train' if name == 'tune' else name)
+        rows = np.flatnonzero(tune_mask(y)) if name == 'tune' else np.flatnonzero(np.array(meta['halfA']) == 1)
+        classes = sorted(set(y.tolist())) if name == 'ckplus6' else None
+        arrays = load_cut(args.data, 'train' if name == 'tune' else name, args.cut)
+        p_m = mfn_probabilities(net, arrays, rows, args.cut, hwc)
+        # face-api's and visage-net's probabilities do not change between runs: kept in the data folder.
+        cached = os.path.join(args.data, 'eval-%s-%s.pt' % (name, os.path.basename(os.path.dirname(args.visage_net or 'none')) + os.path.basename(args.visage_net or '')))
+        if os.path.exists(cached):
+            p_f, p_v, p_f1 = torch.load(cached)
+        else:
+            p_f = probabilities(base, x[rows])
+            p_v = probabilities(tuned, x[rows]) if tuned else p_f
+            p_f1 = probabilities(base, x[rows], False)
+            torch.save((p_f, p_v, p_f1), cached)
+        # face-api's net as the default runs it (the crop alone), for comparison.
+        results.setdefault('face-api alone, no mirror', {})[name] = accuracy(p_f1, y[rows], classes)
+        for a in np.arange(0, 1.01, 0.25):
+            for b in np.arange(0, 1.01 - a, 0.25):
+                if tuned is None and b > 0:
+                    continue
+                acc, recall = accuracy(a * p_m + b * p_v + (1 - a - b) * p_f, y[rows], classes)
+                results.setdefault((a, b), {})[name] = (acc, recall)
+    for key, r in results.items():
+        if isinstance(key, str):
+            print('%s: tune %.4f, CK+ half A %.4f, mean %.4f' % (key, r['tune'][0], r['ckplus6'][0], (r['tune'][0] + r['ckplus6'][0]) / 2))
+            continue
+        a, b = key
+        print('mobilefacenet %.2f, visage-net %.2f, face-api %.2f: tune %.4f, CK+ half A %.4f, mean %.4f; tune recall %s; half A recall %s' % (
+            a, b, 1 - a - b, r['tune'][0], r['ckplus6'][0], (r['tune'][0] + r['ckplus6'][0]) / 2,
+            {k: round(v, 2) for k, v in r['tune'][1].items()}, {k: round(v, 2) for k, v in r['ckplus6'][1].items()}))
+
+
+def write_manifest(to, stem, weights, names):
+    """face-api's manifest + one shard of float16 values (dtype float32, quantization float16)."""
+    shard = stem + '.bin'
+    with open(os.path.join(to, shard), 'wb') as f:
+        for n in names:
+            f.write(np.asarray(weights[n], dtype='<f2').tobytes())
+    entries = [json.dumps({'name': n, 'shape': list(weights[n].shape), 'dtype': 'float32', 'quantization': {'dtype': 'float16'}}) for n in names]
+    with open(os.path.join(to, stem + '-weights_manifest.json'), 'w') as f:
+        f.write('[{"paths": ["%s"], "weights": [\n  %s\n]}]\n' % (shard, ',\n  '.join(entries)))
+    return os.path.getsize(os.path.join(to, shard))
+
+
+def cmd_export_mfn(args):
+    """trunk: the tensors training changed, named and shaped as in the TFLite file; head: fc/*."""
+    net = mfn_net(args, args.checkpoint)
+    weights = net.tflite_weights()
+    names = [net.tensors[i]['name'] for i in trained_tensors(net, args.cut)]
+    os.makedirs(args.to, exist_ok=True)
+    size = write_manifest(args.to, 'trunk', weights, names)
+    size += write_manifest(args.to, 'head', weights, ['fc/weights', 'fc/bias'])
+    print('wrote %s: %d trunk tensors and the head, %d bytes of float16' % (args.to, len(names), size))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('command', choices=['check', 'train', 'eval', 'export'])
@@ -341,8 +672,15 @@ def main():
     parser.add_argument('--half', choices=['A'])
     parser.add_argument('--blend', default='0')
     parser.add_argument('--to')
+    parser.add_argument('--net', default='faceapi', choices=['faceapi', 'mobilefacenet'])
+    parser.add_argument('--cut', type=int, default=122, help='mobilefacenet: the operator whose output is dumped and frozen before')
+    parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--visage-net', help='mobilefacenet eval: visage-net\'s checkpoint, blended in')
     args = parser.parse_args()
-    {'check': cmd_check, 'train': cmd_train, 'eval': cmd_eval, 'export': cmd_export}[args.command](args)
+    if args.net == 'mobilefacenet':
+        {'check': cmd_check_mfn, 'train': cmd_train_mfn, 'eval': cmd_eval_mfn, 'export': cmd_export_mfn}[args.command](args)
+    else:
+        {'check': cmd_check, 'train': cmd_train, 'eval': cmd_eval, 'export': cmd_export}[args.command](args)
 
 
 if __name__ == '__main__':

@@ -63,12 +63,14 @@ export const EMOTIONS: readonly Emotion[] = ['angry', 'disgust', 'fear', 'happy'
 /**
  * The emotion classifier: 'face-api' (its expression net on a 112x112 colour crop), 'human'
  * (human's mini-Xception on a 64x64 grayscale crop, trained on FER2013), 'visage' (visage's
- * own head over face-api's expression features of the crop and its mirror image), or 'visage-net'
- * (face-api's expression net with weights visage fine-tuned on FER2013; see the README's
- * expression table).
+ * own head over face-api's expression features of the crop and its mirror image), 'visage-net'
+ * (face-api's expression net with weights visage fine-tuned on FER2013), or
+ * 'visage-mobilefacenet' (MobileFaceNet's later layers fine-tuned on FER2013 with a new 7-way
+ * layer), or 'visage-ensemble' (the mean of the last two, each over the crop and its mirror
+ * image); see the README's expression table.
  */
-export type EmotionModel = 'face-api' | 'human' | 'visage' | 'visage-net';
-export const EMOTION_MODELS: readonly EmotionModel[] = ['face-api', 'human', 'visage', 'visage-net'];
+export type EmotionModel = 'face-api' | 'human' | 'visage' | 'visage-net' | 'visage-mobilefacenet' | 'visage-ensemble';
+export const EMOTION_MODELS: readonly EmotionModel[] = ['face-api', 'human', 'visage', 'visage-net', 'visage-mobilefacenet', 'visage-ensemble'];
 /** The emotion classifier where none is named. */
 export const DEFAULT_EMOTION_MODEL: EmotionModel = 'face-api';
 /** The age/gender estimator: 'face-api' (default; its age/gender net) or 'faceres' (human's FaceRes, 224x224). */

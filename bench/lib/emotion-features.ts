@@ -10,7 +10,9 @@ import path from 'node:path';
 import { loadImage } from '../../src/image/load.js';
 import type { Box, Point } from '../../src/image/types.js';
 import type { Pixels } from '../../src/image/warp.js';
-import { type FloatImage, mirror } from '../../src/models/common/preprocess.js';
+import { type FloatImage, mirror, toSquareInput } from '../../src/models/common/preprocess.js';
+import { CROP_INPUT_SIZE } from '../../src/models/common/feature-extractor.js';
+import { MOBILEFACENET_EXPRESSION_HEAD, MOBILEFACENET_EXPRESSION_TRUNK } from '../../src/models/expression-mobilefacenet/index.js';
 import { GRID_LENGTH, FEATURE_LENGTH } from '../../src/models/expression/graph.js';
 import { EXPRESSION_LABELS, FINE_TUNED_MANIFEST, type Expressions } from '../../src/models/expression/index.js';
 import { GEOMETRY_LENGTH, type HeadParts, landmarkGeometry } from '../../src/models/expression-head/index.js';
@@ -150,4 +152,39 @@ export async function faceSetFeatures(models: ModelRegistry, faces: LabelledFace
   }
   writeFileSync(path.join(dir, 'done'), '');
   return { faces, labels, crop: views.crop, mirror: views.mirror };
+}
+
+/**
+ * visage-mobilefacenet's logits (face-api's label order) of the crop and mirror image of every
+ * face, cached apart from the other features (`cacheDir/<name>-mobilefacenet-<hash>`, keyed by
+ * its weights), so a new version of its weights recomputes only them.
+ */
+export async function mobileFaceNetLogits(models: ModelRegistry, faces: LabelledFace[], cacheDir: string, name: string, log: (s: string) => void, cropMode: CropMode = 'pipeline'): Promise<{ crop: Float32Array; mirror: Float32Array }> {
+  const hash = createHash('sha256').update(faces.map((f) => `${f.file}\t${f.label}`).join('\n')).update(`v2${cropMode === 'pipeline' ? '' : cropMode}`);
+  for (const manifest of [MOBILEFACENET_EXPRESSION_TRUNK, MOBILEFACENET_EXPRESSION_HEAD]) hash.update(readFileSync(manifest.replace(/-weights_manifest\.json$/, '.bin')));
+  const dir = path.join(cacheDir, `${name}-mobilefacenet-${hash.digest('hex').slice(0, 12)}`);
+  const read = (view: string) => new Float32Array(new Uint8Array(readFileSync(path.join(dir, `${view}.f32`))).buffer);
+  if (existsSync(path.join(dir, 'done'))) return { crop: read('crop'), mirror: read('mirror') };
+  const [landmarksNet, net] = await Promise.all([models.landmarks(), models.expressionMobileFaceNet()]);
+  const out = { crop: new Float32Array(faces.length * 7), mirror: new Float32Array(faces.length * 7) };
+  const batch = 64;
+  const started = Date.now();
+  for (let start = 0; start < faces.length; start += batch) {
+    const chunk = faces.slice(start, start + batch);
+    const { crops } = await faceCrops(landmarksNet, chunk, cropMode);
+    // The pipeline's input for it: the 112 square face-api's nets take, and that square mirrored (not
+    // the square of the mirrored crop: centring puts an odd padding pixel on the other side).
+    const squares = crops.map((c) => toSquareInput(c, CROP_INPUT_SIZE, true).input);
+    const logits = await net.logitsBatch([...squares, ...squares.map(mirror)]);
+    chunk.forEach((_, k) => {
+      out.crop.set(logits[k]!, (start + k) * 7);
+      out.mirror.set(logits[chunk.length + k]!, (start + k) * 7);
+    });
+    if ((start / batch) % 20 === 0) log(`${name} (visage-mobilefacenet): ${start + chunk.length}/${faces.length} faces, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  }
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'crop.f32'), new Uint8Array(out.crop.buffer));
+  writeFileSync(path.join(dir, 'mirror.f32'), new Uint8Array(out.mirror.buffer));
+  writeFileSync(path.join(dir, 'done'), '');
+  return out;
 }

@@ -31,7 +31,7 @@ const MODES: Record<DetectMode, true> = { fast: true, accurate: true };
 const METRICS: Record<Metric, true> = { euclidean: true, euclidean_l2: true, cosine: true };
 const ACTIONS: Record<Action, true> = { emotion: true, age: true, gender: true, spoof: true };
 const RECOGNIZERS: Record<RecognizerName, true> = { dlib: true, mobilefacenet: true, fusion: true };
-const EMOTION_MODELS: Record<EmotionModel, true> = { 'face-api': true, human: true, visage: true, 'visage-net': true };
+const EMOTION_MODELS: Record<EmotionModel, true> = { 'face-api': true, human: true, visage: true, 'visage-net': true, 'visage-mobilefacenet': true, 'visage-ensemble': true };
 const AGE_GENDER_MODELS: Record<AgeGenderModel, true> = { 'face-api': true, faceres: true };
 
 /**
@@ -159,7 +159,7 @@ export function addVerifyOptions(command: Command): Command {
 export function addAnalyzeOptions(command: Command): Command {
   return command
     .option('-a, --actions <list>', `what to estimate, comma-separated: ${Object.keys(ACTIONS).join(',')} (default: emotion,age,gender)`, actionList)
-    .addOption(new Option('--emotion-model <name>', `emotion classifier: face-api's expression net, human's FER2013 net, visage's head over face-api's features, or face-api's net fine-tuned by visage (default: ${DEFAULT_EMOTION_MODEL})`).choices(Object.keys(EMOTION_MODELS)))
+    .addOption(new Option('--emotion-model <name>', `emotion classifier: face-api's expression net, human's FER2013 net, visage's head over face-api's features, face-api's net fine-tuned by visage, MobileFaceNet fine-tuned by visage, or the mean of those two (default: ${DEFAULT_EMOTION_MODEL})`).choices(Object.keys(EMOTION_MODELS)))
     .addOption(new Option('--age-gender-model <name>', "age/gender estimator: face-api's net or human's FaceRes (default: face-api)").choices(Object.keys(AGE_GENDER_MODELS)));
 }
 

@@ -8,6 +8,7 @@ import { createAgeGenderNet, type AgeGenderNet } from '../models/age-gender/inde
 import { createDescriptorNet, type DescriptorNet } from '../models/descriptor/index.js';
 import { FINE_TUNED_MANIFEST, createExpressionNet, type ExpressionNet } from '../models/expression/index.js';
 import { decodeHead, type ExpressionHead } from '../models/expression-head/index.js';
+import { createMobileFaceNetExpressionNet, type MobileFaceNetExpressionNet } from '../models/expression-mobilefacenet/index.js';
 import { SHIPPED_HEAD } from '../models/expression-head/weights.js';
 import type { RealnessNet } from '../models/common/human.js';
 import { createHumanAntispoofNet } from '../models/human-antispoof/index.js';
@@ -47,6 +48,8 @@ export class ModelRegistry {
   readonly expression: () => Promise<ExpressionNet>;
   /** face-api's expression net with the weights visage fine-tuned (they ship in the package's models/). */
   readonly expressionFineTuned: () => Promise<ExpressionNet>;
+  /** visage's MobileFaceNet expression net (weights in models/visage-expression-mobilefacenet). */
+  readonly expressionMobileFaceNet: () => Promise<MobileFaceNetExpressionNet>;
   /** visage's own expression head (its weights ship in the package), over the expression net's features. */
   readonly expressionHead: () => Promise<ExpressionHead>;
   readonly ageGender: () => Promise<AgeGenderNet>;
@@ -75,6 +78,7 @@ export class ModelRegistry {
     this.descriptor = lazy(() => createDescriptorNet(engine));
     this.expression = lazy(() => createExpressionNet(engine));
     this.expressionFineTuned = lazy(() => createExpressionNet(engine, { manifestPath: FINE_TUNED_MANIFEST }));
+    this.expressionMobileFaceNet = lazy(() => createMobileFaceNetExpressionNet(engine));
     this.expressionHead = lazy(async () => decodeHead(SHIPPED_HEAD));
     this.ageGender = lazy(() => createAgeGenderNet(engine));
     this.mobileFaceNet = lazy(() => createMobileFaceNet(engine));

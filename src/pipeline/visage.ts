@@ -16,7 +16,7 @@ import { openGallery } from '../gallery/gallery.js';
 import type { Gallery, GalleryOptions } from '../gallery/types.js';
 import { asPixels, attributeBox, attributeRegion, cropBox, cropRegion, type AlignMode } from './align.js';
 import { classifyWithHead } from '../models/expression-head/index.js';
-import { mirrorAveragedExpressions } from '../models/expression/index.js';
+import { type Expressions, meanExpressions, mirrorAveragedExpressions } from '../models/expression/index.js';
 import { createRecognizer, type Recognizer } from './recognizers.js';
 import { checkPrefetch, pipelined } from './batch.js';
 import { checkWorkers, pooled, threadsPerWorker } from './pool.js';
@@ -459,9 +459,17 @@ export class VisagePipeline implements Visage {
       }));
       return probabilities.map((p) => Object.fromEntries(EMOTIONS.map((k) => [k, p[head.labels.indexOf(k)] as number])) as Record<Emotion, number>);
     }
-    const expressions = model === 'visage-net'
-      ? await mirrorAveragedExpressions(await this.models.expressionFineTuned(), faceApiInputs())
-      : await (await this.models.expression()).predictBatch(faceApiInputs());
+    let expressions: Expressions[];
+    if (model === 'visage-net' || model === 'visage-mobilefacenet') {
+      expressions = await mirrorAveragedExpressions(await (model === 'visage-net' ? this.models.expressionFineTuned() : this.models.expressionMobileFaceNet()), faceApiInputs());
+    } else if (model === 'visage-ensemble') {
+      const [tuned, mobile] = await Promise.all([this.models.expressionFineTuned(), this.models.expressionMobileFaceNet()]);
+      const [a, b] = await Promise.all([mirrorAveragedExpressions(tuned, faceApiInputs()), mirrorAveragedExpressions(mobile, faceApiInputs())]);
+      // Half each: chosen on the tune part of fer2013-train and CK+ half A (README, Expression).
+      expressions = a.map((e, i) => meanExpressions(e, b[i] as Expressions));
+    } else {
+      expressions = await (await this.models.expression()).predictBatch(faceApiInputs());
+    }
     return expressions.map((e) => Object.fromEntries(EMOTIONS.map((k) => [k, e[k]])) as Record<Emotion, number>);
   }
 

@@ -84,6 +84,27 @@ describe('emotionModel: visage-net', () => {
   });
 });
 
+describe('emotionModel: visage-mobilefacenet', () => {
+  test("the smiling faces in the face-api samples come out happy with visage's MobileFaceNet expression net", async () => {
+    await assertSmilingHappy('visage-mobilefacenet');
+  });
+});
+
+describe('emotionModel: visage-ensemble', () => {
+  test('the smiling faces in the face-api samples come out happy with the mean of visage-net and visage-mobilefacenet', async () => {
+    await assertSmilingHappy('visage-ensemble');
+  });
+
+  test('is the mean of the two nets it names', async () => {
+    const emotionOf = async (emotionModel: EmotionModel) => (await visage.analyze(sample(1), { actions: ['emotion'], emotionModel })).faces[0]?.emotion;
+    const a = await emotionOf('visage-net');
+    const b = await emotionOf('visage-mobilefacenet');
+    const c = await emotionOf('visage-ensemble');
+    assert.ok(a && b && c);
+    for (const k of Object.keys(c) as (keyof typeof c)[]) assert.ok(Math.abs(c[k] - (a[k] + b[k]) / 2) < 1e-6, k);
+  });
+});
+
 describe('ageGenderModel: faceres', () => {
   test('plausible age and gender on sample1 (three women in their twenties or thirties), equal to human\'s model on TF.js', async () => {
     const { faces } = await visage.analyze(sample(1), { actions: ['age', 'gender'], ageGenderModel: 'faceres' });

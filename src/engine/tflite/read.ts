@@ -30,6 +30,8 @@ export interface TfliteTensor {
   type: TfliteType;
   /** The constant's bytes (little-endian, row-major), or null for an activation. */
   data: Uint8Array | null;
+  /** Where those bytes sit in the file (so weights can be replaced in place), or null. */
+  offset: number | null;
   /** Affine quantisation (real = scale * (q - zeroPoint)), per tensor or per channel. */
   quantization: { scale: number[]; zeroPoint: number[]; axis: number } | null;
 }
@@ -74,7 +76,7 @@ export function readTflite(bytes: Uint8Array, name: string): TfliteModel {
   const bb = new flatbuffers.ByteBuffer(bytes);
   if (!fb.Model.bufferHasIdentifier(bb)) throw invalid(name, 'not a TFLite file (no "TFL3" identifier)');
   try {
-    return readModel(fb.Model.getRootAsModel(bb), bytes.length, name);
+    return readModel(fb.Model.getRootAsModel(bb), bytes, name);
   } catch (err) {
     if (err instanceof VisageError) throw err;
     // Offsets that point past the end surface as RangeErrors from the flatbuffer reader.
@@ -82,7 +84,7 @@ export function readTflite(bytes: Uint8Array, name: string): TfliteModel {
   }
 }
 
-function readModel(model: fb.Model, size: number, name: string): TfliteModel {
+function readModel(model: fb.Model, bytes: Uint8Array, name: string): TfliteModel {
   if (model.subgraphsLength() < 1) throw invalid(name, 'it has no subgraph');
   const graph = model.subgraphs(0);
   if (!graph) throw invalid(name, 'its first subgraph is missing');
@@ -105,13 +107,15 @@ function readModel(model: fb.Model, size: number, name: string): TfliteModel {
     const raw = buffer?.dataArray() ?? null;
     // A copy, aligned, so typed views of any element size can be taken of it.
     const data = raw && raw.length > 0 ? new Uint8Array(raw) : null;
+    // The reader's view points into the file's bytes: its position is the constant's offset.
+    const at = data && raw ? raw.byteOffset - bytes.byteOffset : null;
     const q = t.quantization();
     const scale = q?.scaleArray();
     const quantization =
       q && scale && scale.length > 0
         ? { scale: Array.from(scale), zeroPoint: Array.from({ length: q.zeroPointLength() }, (_, k) => Number(q.zeroPoint(k) ?? 0n)), axis: q.quantizedDimension() }
         : null;
-    tensors.push({ index: i, name: t.name() ?? `tensor_${i}`, shape: ints(t.shapeArray()), type, data, quantization });
+    tensors.push({ index: i, name: t.name() ?? `tensor_${i}`, shape: ints(t.shapeArray()), type, data, offset: at, quantization });
   }
 
   const operators: TfliteOperator[] = [];
@@ -130,7 +134,7 @@ function readModel(model: fb.Model, size: number, name: string): TfliteModel {
   const inputs = ints(graph.inputsArray());
   const outputs = ints(graph.outputsArray());
   if (inputs.length === 0 || outputs.length === 0) throw invalid(name, 'the graph declares no inputs or no outputs');
-  if (size <= 0) throw invalid(name, 'the file is empty');
+  if (bytes.length <= 0) throw invalid(name, 'the file is empty');
   return { name, tensors, operators, inputs, outputs };
 }
 

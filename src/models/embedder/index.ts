@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { readTflite, tfliteToOnnx, type Engine, type Model } from '../../engine/index.js';
+import { faceApiWeightFiles, readFaceApiWeights, readTflite, replaceTfliteConstants, tfliteToOnnx, type Engine, type Model } from '../../engine/index.js';
 import { VisageError } from '../../errors.js';
 import type { FloatImage } from '../common/preprocess.js';
 import { FACE_BATCH, positiveInteger } from '../common/packaged.js';
@@ -22,6 +22,11 @@ export interface EmbedderSpec {
   std: number;
   /** Most faces per network call (default 8, FACE_BATCH: larger batches run slower per face); a TFLite file with a fixed batch is made dynamic. */
   maxBatch?: number;
+  /**
+   * A face-api weights manifest whose tensors replace the TFLite file's float32 constants of the
+   * same names and shapes (weights fine-tuned over a published file; TFLite files only).
+   */
+  replacements?: string;
 }
 
 export interface EmbedderNet {
@@ -34,7 +39,7 @@ function invalidModel(file: string, why: string, cause?: unknown): VisageError {
   return new VisageError('INVALID_MODEL', `Recogniser ${file}: ${why}`, cause === undefined ? undefined : { cause });
 }
 
-async function modelBytes(file: string): Promise<Uint8Array> {
+async function modelBytes(file: string, replacements?: string): Promise<Uint8Array> {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(file));
@@ -43,7 +48,16 @@ async function modelBytes(file: string): Promise<Uint8Array> {
     if (code === 'ENOENT') throw new VisageError('FILE_NOT_FOUND', `No model file at ${file}`, { cause: err });
     throw invalidModel(file, `cannot be read (${(err as Error).message})`, err);
   }
-  return file.toLowerCase().endsWith('.tflite') ? tfliteToOnnx(readTflite(bytes, path.basename(file)), { batch: 'batch' }).bytes : bytes;
+  if (!file.toLowerCase().endsWith('.tflite')) return bytes;
+  if (replacements !== undefined) {
+    const weights = await readFaceApiWeights(replacements);
+    const floats = new Map([...weights].map(([name, t]) => {
+      if (!(t.data instanceof Float32Array)) throw invalidModel(replacements, `weight ${name} is not float`);
+      return [name, { shape: t.shape, data: t.data }];
+    }));
+    bytes = replaceTfliteConstants(bytes, path.basename(file), floats);
+  }
+  return tfliteToOnnx(readTflite(bytes, path.basename(file)), { batch: 'batch' }).bytes;
 }
 
 /** The TFLite conversion's version in the disk-cache key: bump it whenever the converted graph changes. */
@@ -57,12 +71,15 @@ export async function createEmbedderNet(engine: Engine, spec: EmbedderSpec): Pro
   const size = positiveInteger(spec.inputSize, 'inputSize');
   const maxBatch = positiveInteger(spec.maxBatch ?? FACE_BATCH, 'maxBatch');
   if (!(spec.std > 0) || !Number.isFinite(spec.mean)) throw new VisageError('INVALID_ARGUMENT', `Expected a finite mean and a std > 0 but received ${spec.mean} and ${spec.std}`);
+  const converted = spec.file.toLowerCase().endsWith('.tflite');
+  if (spec.replacements !== undefined && !converted) throw new VisageError('INVALID_ARGUMENT', `Weight replacements apply to TFLite files, not ${spec.file}`);
   let model: Model;
   try {
     // A TFLite file is converted to ONNX: the converted graph is kept in the disk cache.
-    const converted = spec.file.toLowerCase().endsWith('.tflite');
-    const cache = converted ? { sources: [spec.file], version: TFLITE_GRAPH_VERSION, options: { batch: 'batch' } } : undefined;
-    model = await engine.load(`embedder:${path.resolve(spec.file)}`, () => modelBytes(spec.file), cache);
+    const sources = [spec.file, ...(spec.replacements === undefined ? [] : await faceApiWeightFiles(spec.replacements))];
+    const cache = converted ? { sources, version: TFLITE_GRAPH_VERSION, options: { batch: 'batch' } } : undefined;
+    const key = `embedder:${path.resolve(spec.file)}${spec.replacements === undefined ? '' : `+${path.resolve(spec.replacements)}`}`;
+    model = await engine.load(key, () => modelBytes(spec.file, spec.replacements), cache);
   } catch (err) {
     if (err instanceof VisageError) throw err;
     throw invalidModel(spec.file, `is not a model ONNX Runtime can load (${(err as Error).message})`, err);

@@ -14,11 +14,12 @@ import { EXPRESSION_LABELS, type ExpressionNet, type Expressions } from './net.j
 export const FINE_TUNED_MANIFEST = visageManifest('visage-expression/face_expression_model');
 
 /** Expressions of many crops: the mean of each crop's and its mirror image's probabilities. */
-export async function mirrorAveragedExpressions(net: ExpressionNet, crops: readonly FloatImage[]): Promise<Expressions[]> {
+export async function mirrorAveragedExpressions(net: Pick<ExpressionNet, 'predictBatch'>, crops: readonly FloatImage[]): Promise<Expressions[]> {
   const both = await net.predictBatch([...crops, ...crops.map(mirror)]);
-  return crops.map((_, i) => {
-    const a = both[i] as Expressions;
-    const b = both[crops.length + i] as Expressions;
-    return Object.fromEntries(EXPRESSION_LABELS.map((l) => [l, (a[l] + b[l]) / 2])) as Expressions;
-  });
+  return crops.map((_, i) => meanExpressions(both[i] as Expressions, both[crops.length + i] as Expressions));
+}
+
+/** The mean of two sets of probabilities. */
+export function meanExpressions(a: Expressions, b: Expressions): Expressions {
+  return Object.fromEntries(EXPRESSION_LABELS.map((l) => [l, (a[l] + b[l]) / 2])) as Expressions;
 }

@@ -307,7 +307,7 @@ export function deepfaceRoutes(app: FastifyInstance, ctx: ServerContext): void {
       body: bodySchema(['img'], {
         ...maxFacesField,
         actions: { type: 'array', items: { type: 'string' }, description: 'Any of emotion, age, gender, spoof (default emotion, age, gender)' },
-        emotion_model: { type: 'string', enum: [...EMOTION_MODELS], description: `Emotion classifier: face-api, human, visage or visage-net (default: the service's, ${DEFAULT_EMOTION_MODEL})` },
+        emotion_model: { type: 'string', enum: [...EMOTION_MODELS], description: `Emotion classifier: face-api, human, visage, visage-net, visage-mobilefacenet or visage-ensemble (default: the service's, ${DEFAULT_EMOTION_MODEL})` },
         age_gender_model: { type: 'string', enum: [...AGE_GENDER_MODELS], description: "Age/gender estimator: face-api or faceres (default: the service's, face-api)" },
       }),
       response: {
