@@ -33,6 +33,18 @@ MEAN_RGB = (122.782, 117.001, 104.298)
 CLASSES = 7
 
 
+def run_log(out):
+    """A function that prints a line and appends it to OUT/log.txt (the folder is made)."""
+    os.makedirs(out, exist_ok=True)
+    log = open(os.path.join(out, 'log.txt'), 'a')
+
+    def say(s):
+        print(s, flush=True)
+        log.write(s + '\n')
+        log.flush()
+
+    return say
+
 def load_weights(prefix):
     """The float32 weights dumped by dump-expression-inputs.ts: name -> numpy array (TF layouts)."""
     entries = json.load(open(prefix + '.json'))
@@ -361,13 +373,7 @@ def cmd_train(args):
     steps_per_epoch = math.ceil(len(fit) / args.batch)
     total = steps_per_epoch * args.epochs
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
-    os.makedirs(args.out, exist_ok=True)
-    log = open(os.path.join(args.out, 'log.txt'), 'a')
-
-    def say(s):
-        print(s, flush=True)
-        log.write(s + '\n')
-        log.flush()
+    say = run_log(args.out)
 
     say('train %s: %d fit, %d tune, class weights %s' % (' '.join(sys.argv[1:]), len(fit), len(tune_idx), np.round(cw, 2).tolist()))
     net.eval()
@@ -531,13 +537,7 @@ def cmd_train_mfn(args):
     steps_per_epoch = math.ceil(len(fit) / args.batch)
     total = steps_per_epoch * args.epochs
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
-    os.makedirs(args.out, exist_ok=True)
-    log = open(os.path.join(args.out, 'log.txt'), 'a')
-
-    def say(s):
-        print(s, flush=True)
-        log.write(s + '\n')
-        log.flush()
+    say = run_log(args.out)
 
     say('train %s: %d fit, %d tune, %d trunk tensors trained, class weights %s' % (' '.join(sys.argv[1:]), len(fit), len(tune_idx), len(trunk), np.round(cw, 2).tolist()))
     best = (0.0, 0)

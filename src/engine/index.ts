@@ -5,7 +5,7 @@ export { faceApiWeightFiles, readFaceApiWeights, readTfjsGraphModel, weight } fr
 export type { WeightTensor, WeightMap, TfjsGraphModel, TfjsGraphNode } from './weights.js';
 export { readDlibNet } from './dlib.js';
 export type { DlibLayer, DlibLayerKind } from './dlib.js';
-export { Engine, compileOnce, runBatched } from './session.js';
+export { Engine, compileOnce, runBatched, splitBatch } from './session.js';
 export type { Tensor, Model, EngineOptions, CompileStats } from './session.js';
 export { resolveCacheDir } from './cache.js';
 export type { CacheSpec } from './cache.js';

@@ -210,15 +210,19 @@ export async function runBatched(
       parts.forEach((p, i) => data.set(p.data, i * first.data.length));
       feeds[name] = { data, dims: [parts.length, ...first.dims.slice(1)] };
     }
-    const out = await model.run(feeds);
-    for (let i = 0; i < chunk.length; i++) {
-      const item: Record<string, Tensor> = {};
-      for (const [name, t] of Object.entries(out)) {
-        const per = t.data.length / chunk.length;
-        item[name] = { data: t.data.slice(i * per, (i + 1) * per), dims: [1, ...t.dims.slice(1)] };
-      }
-      results.push(item);
-    }
+    results.push(...splitBatch(await model.run(feeds), chunk.length));
   }
   return results;
+}
+
+/** A batch's outputs split along dim 0 into `count` items of batch size 1. */
+export function splitBatch(out: Record<string, Tensor>, count: number): Record<string, Tensor>[] {
+  return Array.from({ length: count }, (_, i) => {
+    const item: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(out)) {
+      const per = t.data.length / count;
+      item[name] = { data: t.data.slice(i * per, (i + 1) * per), dims: [1, ...t.dims.slice(1)] };
+    }
+    return item;
+  });
 }

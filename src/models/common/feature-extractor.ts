@@ -17,6 +17,7 @@ import {
   readFaceApiWeights,
   relu,
   separableConv2d,
+  splitBatch,
   weight,
 } from '../../engine/index.js';
 import { VisageError } from '../../errors.js';
@@ -129,14 +130,7 @@ export async function runCrops(model: Model, crops: readonly CropSource[], maxBa
   for (let start = 0; start < crops.length; start += maxBatch) {
     const chunk = crops.slice(start, start + maxBatch);
     const out = await model.run({ [CROP_INPUT]: { data: cropSquareBatch(chunk, CROP_INPUT_SIZE), dims: [chunk.length, CROP_INPUT_SIZE, CROP_INPUT_SIZE, 3] } });
-    for (let i = 0; i < chunk.length; i++) {
-      const item: Record<string, Tensor> = {};
-      for (const [name, t] of Object.entries(out)) {
-        const per = t.data.length / chunk.length;
-        item[name] = { data: t.data.slice(i * per, (i + 1) * per), dims: [1, ...t.dims.slice(1)] };
-      }
-      results.push(item);
-    }
+    results.push(...splitBatch(out, chunk.length));
   }
   return results;
 }
