@@ -45,6 +45,7 @@ def run_log(out):
 
     return say
 
+
 def load_weights(prefix):
     """The float32 weights dumped by dump-expression-inputs.ts: name -> numpy array (TF layouts)."""
     entries = json.load(open(prefix + '.json'))
