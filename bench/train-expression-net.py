@@ -349,38 +349,26 @@ def tune_mask(y):
     return tune
 
 
-def cmd_train(args):
-    torch.set_num_threads(1)
-    torch.manual_seed(args.seed)
-    torch.use_deterministic_algorithms(True)
-    rng = np.random.default_rng(args.seed)
-    x, y, _ = load_set(args.data, 'train')
+def fit_and_tune(y, args):
+    """The rows trained on (the training part less the tune part; --limit: a seeded sample of them,
+    for quick runs), the tune part's rows, and class weights by 1/sqrt(share), mean 1 over the samples."""
     tune = tune_mask(y)
     fit = np.flatnonzero(~tune)
-    if args.limit:  # a seeded sample of every class, for quick runs
+    if args.limit:
         fit = np.sort(np.random.default_rng(args.seed).permutation(fit)[:args.limit])
-    tune_idx = np.flatnonzero(tune)
     counts = np.bincount(y[fit], minlength=CLASSES)
-    # Classes weighted by 1/sqrt(share), normalised to mean 1 over the samples.
     cw = 1 / np.sqrt(counts / counts.sum())
     cw = cw / (cw[y[fit]].mean())
-    class_weight = torch.tensor(cw, dtype=torch.float32)
-    net = base_net(args.data)
-    frozen = ['dense%d' % b for b in range(args.freeze)]
-    trainable = [p for k, p in net.params.items() if not any(k.startswith(f + '__') for f in frozen)]
-    for k, p in net.params.items():
-        p.requires_grad = any(p is q for q in trainable)
-    opt = torch.optim.Adam(trainable, lr=args.lr, weight_decay=args.wd)
-    steps_per_epoch = math.ceil(len(fit) / args.batch)
-    total = steps_per_epoch * args.epochs
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
-    say = run_log(args.out)
+    return fit, np.flatnonzero(tune), cw
 
-    say('train %s: %d fit, %d tune, class weights %s' % (' '.join(sys.argv[1:]), len(fit), len(tune_idx), np.round(cw, 2).tolist()))
-    net.eval()
-    acc0, _ = accuracy(probabilities(net, x[tune_idx]), y[tune_idx])
-    say('epoch 0: tune %.4f (mirror-averaged)' % acc0)
-    best = (acc0, 0)
+
+def train_epochs(net, opt, args, rng, fit, y, cw, say, logits, tune, best, log_every):
+    """--epochs of Adam over `fit` with a cosine decay, each saved and scored on the tune part.
+    logits(idx, rng) is the net's output for those rows (drawing any augmentation from rng);
+    tune() is (accuracy, recall by class); best is (accuracy, epoch) to beat."""
+    class_weight = torch.tensor(cw, dtype=torch.float32)
+    total = math.ceil(len(fit) / args.batch) * args.epochs
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
     for epoch in range(1, args.epochs + 1):
         net.train()
         order = fit[rng.permutation(len(fit))]
@@ -388,26 +376,50 @@ def cmd_train(args):
         seen, loss_sum = 0, 0.0
         for s in range(0, len(order), args.batch):
             idx = np.sort(order[s:s + args.batch])
-            batch = augment(to_nchw(x[idx]), rng)
-            target = torch.from_numpy(y[idx])
-            loss = F.cross_entropy(net(batch), target, weight=class_weight, label_smoothing=args.smoothing)
+            loss = F.cross_entropy(logits(idx, rng), torch.from_numpy(y[idx]), weight=class_weight, label_smoothing=args.smoothing)
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
             seen += len(idx)
             loss_sum += float(loss) * len(idx)
-            if (s // args.batch) % 50 == 0:
+            if (s // args.batch) % log_every == 0:
                 say('  epoch %d: %d/%d, loss %.4f, %.0f s' % (epoch, seen, len(order), loss_sum / seen, time.time() - started))
         seconds = time.time() - started
         net.eval()
-        acc, recall = accuracy(probabilities(net, x[tune_idx]), y[tune_idx])
+        acc, recall = tune()
         torch.save(net.state_dict(), os.path.join(args.out, 'epoch-%d.pt' % epoch))
         say('epoch %d: loss %.4f, tune %.4f (mirror-averaged), recall %s, %.0f s train' % (
             epoch, loss_sum / seen, acc, {k: round(v, 2) for k, v in recall.items()}, seconds))
         if acc > best[0]:
             best = (acc, epoch)
     say('best epoch %d: tune %.4f' % (best[1], best[0]))
+
+
+def cmd_train(args):
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    torch.use_deterministic_algorithms(True)
+    rng = np.random.default_rng(args.seed)
+    x, y, _ = load_set(args.data, 'train')
+    fit, tune_idx, cw = fit_and_tune(y, args)
+    net = base_net(args.data)
+    frozen = ['dense%d' % b for b in range(args.freeze)]
+    trainable = [p for k, p in net.params.items() if not any(k.startswith(f + '__') for f in frozen)]
+    for k, p in net.params.items():
+        p.requires_grad = any(p is q for q in trainable)
+    opt = torch.optim.Adam(trainable, lr=args.lr, weight_decay=args.wd)
+    say = run_log(args.out)
+
+    say('train %s: %d fit, %d tune, class weights %s' % (' '.join(sys.argv[1:]), len(fit), len(tune_idx), np.round(cw, 2).tolist()))
+    net.eval()
+    acc0, _ = accuracy(probabilities(net, x[tune_idx]), y[tune_idx])
+    say('epoch 0: tune %.4f (mirror-averaged)' % acc0)
+    train_epochs(
+        net, opt, args, rng, fit, y, cw, say,
+        logits=lambda idx, rng: net(augment(to_nchw(x[idx]), rng)),
+        tune=lambda: accuracy(probabilities(net, x[tune_idx]), y[tune_idx]),
+        best=(acc0, 0), log_every=50)
 
 
 def load_checkpoint(data, checkpoint):
@@ -518,15 +530,7 @@ def cmd_train_mfn(args):
     net = mfn_net(args)
     hwc = net.tensors[net.cut_at(args.cut)]['shape'][1:]
     arrays = load_cut(args.data, 'train', args.cut)
-    tune = tune_mask(y)
-    fit = np.flatnonzero(~tune)
-    if args.limit:
-        fit = np.sort(np.random.default_rng(args.seed).permutation(fit)[:args.limit])
-    tune_idx = np.flatnonzero(tune)
-    counts = np.bincount(y[fit], minlength=CLASSES)
-    cw = 1 / np.sqrt(counts / counts.sum())
-    cw = cw / (cw[y[fit]].mean())
-    class_weight = torch.tensor(cw, dtype=torch.float32)
+    fit, tune_idx, cw = fit_and_tune(y, args)
     # Only what runs after the cut is trained; the new layer at ten times the rate.
     trunk = [net.params[net.key[i]] for i in trained_tensors(net, args.cut)]
     head = [net.params['fc__weights'], net.params['fc__bias']]
@@ -535,41 +539,14 @@ def cmd_train_mfn(args):
     for p in trunk + head:
         p.requires_grad = True
     opt = torch.optim.Adam([{'params': trunk, 'lr': args.lr}, {'params': head, 'lr': args.lr * 10}], weight_decay=args.wd)
-    steps_per_epoch = math.ceil(len(fit) / args.batch)
-    total = steps_per_epoch * args.epochs
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
     say = run_log(args.out)
 
     say('train %s: %d fit, %d tune, %d trunk tensors trained, class weights %s' % (' '.join(sys.argv[1:]), len(fit), len(tune_idx), len(trunk), np.round(cw, 2).tolist()))
-    best = (0.0, 0)
-    for epoch in range(1, args.epochs + 1):
-        net.train()
-        order = fit[rng.permutation(len(fit))]
-        started = time.time()
-        seen, loss_sum = 0, 0.0
-        for s in range(0, len(order), args.batch):
-            idx = np.sort(order[s:s + args.batch])
-            flip = rng.random(len(idx)) < 0.5
-            feats = cut_batch(arrays, idx, flip, hwc)
-            logits = net(feats, start=args.cut)
-            loss = F.cross_entropy(logits, torch.from_numpy(y[idx]), weight=class_weight, label_smoothing=args.smoothing)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            seen += len(idx)
-            loss_sum += float(loss) * len(idx)
-            if (s // args.batch) % 100 == 0:
-                say('  epoch %d: %d/%d, loss %.4f, %.0f s' % (epoch, seen, len(order), loss_sum / seen, time.time() - started))
-        seconds = time.time() - started
-        net.eval()
-        acc, recall = accuracy(mfn_probabilities(net, arrays, tune_idx, args.cut, hwc), y[tune_idx])
-        torch.save(net.state_dict(), os.path.join(args.out, 'epoch-%d.pt' % epoch))
-        say('epoch %d: loss %.4f, tune %.4f (mirror-averaged), recall %s, %.0f s train' % (
-            epoch, loss_sum / seen, acc, {k: round(v, 2) for k, v in recall.items()}, seconds))
-        if acc > best[0]:
-            best = (acc, epoch)
-    say('best epoch %d: tune %.4f' % (best[1], best[0]))
+    train_epochs(
+        net, opt, args, rng, fit, y, cw, say,
+        logits=lambda idx, rng: net(cut_batch(arrays, idx, rng.random(len(idx)) < 0.5, hwc), start=args.cut),
+        tune=lambda: accuracy(mfn_probabilities(net, arrays, tune_idx, args.cut, hwc), y[tune_idx]),
+        best=(0.0, 0), log_every=100)
 
 
 def trained_tensors(net, cut):
