@@ -357,7 +357,10 @@ def fit_and_tune(y, args):
     if args.limit:
         fit = np.sort(np.random.default_rng(args.seed).permutation(fit)[:args.limit])
     counts = np.bincount(y[fit], minlength=CLASSES)
-    cw = 1 / np.sqrt(counts / counts.sum())
+    # A class a small --limit sample lacks weighs 0, not 1/sqrt(0): label smoothing reads every
+    # class's weight, and an infinite one made the loss NaN.
+    share = counts / counts.sum()
+    cw = np.divide(1, np.sqrt(share), out=np.zeros(CLASSES), where=counts > 0)
     cw = cw / (cw[y[fit]].mean())
     return fit, np.flatnonzero(tune), cw
 
