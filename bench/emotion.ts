@@ -9,11 +9,14 @@
  * validation; for it only CK+ is a clean check.
  *
  *   node --import tsx bench/emotion.ts <emotion-dev folder> [--cache /tmp/visage-emotion]
- *     [--threads 2] [--head candidate.json ...] [--pipeline] [--limit N] [--matrices]
+ *     [--threads 2] [--head candidate.json ...] [--pipeline] [--limit N] [--matrices] [--frontier]
  *
  * Features come from the pipeline's path for a face crop (detector 'none') and are cached in
  * --cache; --pipeline also runs visage.analyze() end to end (detector 'none') for each emotionModel
- * and scores it, which checks that the cached path is the pipeline's.
+ * and scores it, which checks that the cached path is the pipeline's. --frontier searches blends of
+ * the three mirrored nets (weights in steps of 1/8, optionally handing confident faces to face-api's
+ * crop alone) and prints the best CK+ accuracy reachable at each FER accuracy: the search is scored
+ * on the reported sets themselves, so it is an upper bound on what any blend could reach, not a result.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -38,6 +41,7 @@ const { values, positionals } = parseArgs({
     pipeline: { type: 'boolean', default: false },
     limit: { type: 'string' },
     matrices: { type: 'boolean', default: false },
+    frontier: { type: 'boolean', default: false },
   },
 });
 const root = positionals[0] ?? path.resolve('../shared/datasets/emotion-dev');
@@ -159,6 +163,35 @@ for (const c of classifiers) {
   report('CK+ half A', pick(pc, halves.a), pickLabels(ckf.labels, halves.a), CKPLUS_LABELS);
   report('CK+ half B', pick(pc, halves.b), pickLabels(ckf.labels, halves.b), CKPLUS_LABELS);
   report('CK+ 7-way (neutral counts as wrong)', pc, ckf.labels);
+}
+
+if (values.frontier) {
+  // Blend shares (MobileFaceNet, visage-net, face-api) in eighths; a gate (t, a) hands a face to
+  // face-api's crop alone in proportion to sigmoid(a (c - t)), c the mirrored face-api's top probability.
+  const eighths = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((k) => k / 8);
+  const shares = eighths.flatMap((m) => eighths.filter((v) => m + v <= 1).map((v) => [m, v, 1 - m - v] as const));
+  const gates = [null, ...[0.5, 0.6, 0.7, 0.8, 0.9, 0.95].flatMap((t) => [10, 30, 100].map((a) => [t, a] as const))];
+  const blended = (s: FaceSetFeatures, [m, v, f]: readonly [number, number, number], gate: readonly [number, number] | null) =>
+    s.faces.map((_, i) => {
+      const [a, b, c] = [mirrored(s, 'mfLogits', i), mirrored(s, 'vnLogits', i), mirrored(s, 'faLogits', i)];
+      const g = gate ? 1 / (1 + Math.exp(-gate[1] * (Math.max(...c) - gate[0]))) : 0;
+      const alone = faceApi(row(s.crop, 'faLogits', i));
+      return a.map((x, k) => (1 - g) * (m * x + v * (b[k] as number) + f * (c[k] as number)) + g * (alone[k] as number));
+    });
+  const points = shares.flatMap((w) => gates.map((gate) => ({
+    w, gate,
+    fer: score(blended(fer, w, gate), fer.labels).accuracy,
+    ck: score(blended(ckf, w, gate), ckf.labels, CKPLUS_LABELS).accuracy,
+  })));
+  points.sort((p, q) => q.fer - p.fer || q.ck - p.ck);
+  log(`
+Frontier of ${points.length} blends (upper bound: chosen on the reported sets): FER validation, CK+ 6 classes, shares MobileFaceNet / visage-net / face-api, gate`);
+  let bestCk = -1;
+  for (const p of points) {
+    if (p.ck <= bestCk) continue;
+    bestCk = p.ck;
+    log(`  ${(100 * p.fer).toFixed(1)}%  ${(100 * p.ck).toFixed(1)}%  ${p.w.join(' / ')}  ${p.gate ? `t ${p.gate[0]}, a ${p.gate[1]}` : '-'}`);
+  }
 }
 
 if (values.pipeline) {
