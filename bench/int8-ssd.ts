@@ -61,7 +61,7 @@ for (const { batch } of inputs) {
 }
 const int8 = quantizeGraph(fp32, ranges, { keepFloat });
 const sf = await ort.InferenceSession.create(fp32, opts());
-const si = await ort.InferenceSession.create(int8, { ...opts() });
+const si = await ort.InferenceSession.create(int8, { ...opts(), ...(process.env.OPT ? { optimizedModelFilePath: process.env.OPT, logSeverityLevel: 3 as const } : {}) });
 const run = async (s: ort.InferenceSession, b: Float32Array) => { const o = await s.run(feedsOf(b)); return { boxes: o[SSD_IO.boxes]!.data as Float32Array, scores: o[SSD_IO.scores]!.data as Float32Array }; };
 // quality
 const iou = (a: Box, b: Box) => { const x1 = Math.max(a.x, b.x), y1 = Math.max(a.y, b.y), x2 = Math.min(a.x + a.width, b.x + b.width), y2 = Math.min(a.y + a.height, b.y + b.height); const i = Math.max(0, x2 - x1) * Math.max(0, y2 - y1); return i / (a.width * a.height + b.width * b.height - i); };
