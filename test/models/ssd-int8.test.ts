@@ -60,6 +60,22 @@ describe('int8 SSD against fp32', () => {
 });
 
 describe('precision option', () => {
+  test("createVisage({ precision: 'int8' }) detects with the int8 network", async () => {
+    const file = SAMPLE_IMAGES[0] as string;
+    const image = images.get(file) as RgbImage;
+    const [int8Scores, fp32Scores] = [(await int8.detect(image)).map((d) => d.score), (await fp32.detect(image)).map((d) => d.score)];
+    const visage = await createVisage({ threads: 2, precision: 'int8' });
+    try {
+      const { faces } = await visage.detect(file, { detector: 'ssd' });
+      const scores = faces.map((f) => f.score).sort((a, b) => b - a);
+      assert.equal(scores.length, int8Scores.length);
+      scores.forEach((s, i) => assert.ok(Math.abs(s - (int8Scores[i] as number)) < 1e-5, `face ${i}: ${s} vs int8 ${int8Scores[i]}`));
+      assert.ok(scores.some((s, i) => Math.abs(s - (fp32Scores[i] ?? 0)) > 1e-3), 'scores are fp32\'s');
+    } finally {
+      await visage.close();
+    }
+  });
+
   test('an unknown precision is INVALID_ARGUMENT for the detector and for createVisage', async () => {
     const bad = (err: unknown) => isVisageError(err) && err.code === 'INVALID_ARGUMENT' && /precision/.test(err.message);
     await assert.rejects(createSsdDetector(engine, { precision: 'fp16' as 'int8' }), bad);
