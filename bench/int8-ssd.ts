@@ -78,8 +78,14 @@ console.log({ variant, pct, fp32Faces: nf, int8Faces: ni, lost, gained, minIou, 
 const tf: number[] = [], ti: number[] = [];
 const b0 = inputs[0]!.batch;
 for (let k = 0; k < 3; k++) { await run(sf, b0); await run(si, b0); }
-for (let r = 0; r < 15; r++) {
-  for (const [s, arr] of [[sf, tf], [si, ti]] as const) { const t0 = performance.now(); await run(s, inputs[r % inputs.length]!.batch); arr.push(performance.now() - t0); }
+// 40 rounds over the photos, the order of the two sessions alternating each round.
+for (let r = 0; r < 40; r++) {
+  for (let k = 0; k < 2; k++) {
+    const [s, arr] = (k + r) % 2 === 0 ? [sf, tf] : [si, ti];
+    const t0 = performance.now();
+    await run(s, inputs[r % inputs.length]!.batch);
+    arr.push(performance.now() - t0);
+  }
 }
 const med = (x: number[]) => [...x].sort((a, b) => a - b)[x.length >> 1]!;
 console.log(`fp32 ${med(tf).toFixed(1)} ms  int8 ${med(ti).toFixed(1)} ms  speed-up ${(med(tf) / med(ti)).toFixed(2)}x`);
