@@ -4,7 +4,7 @@
  * Each run interleaves the sides, so machine load hits both alike; medians are reported, as the
  * reference's time over visage's.
  *
- *   node --import tsx bench/chain.ts [--runs 5] [--threads N]   (default: 1 and 2 threads)
+ *   node --import tsx bench/chain.ts [--runs 5] [--threads N] [--precision fp32|int8]   (default: 1 and 2 threads, fp32)
  *
  * - Networks: raw forwards on identical inputs (SSD 512 and Tiny 416 from sample1; landmarks,
  *   descriptor, expression and age/gender on sample1's faces as one batch), and MTCNN end to end
@@ -32,7 +32,8 @@ import { ModelRegistry } from '../src/pipeline/models.js';
 import { loadFaceApiReference } from '../test/reference/faceapi.js';
 import { loadMtcnnReference } from '../test/reference/mtcnn.js';
 
-const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '5' }, threads: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '5' }, threads: { type: 'string' }, precision: { type: 'string' } } });
+if (args.precision !== undefined && args.precision !== 'fp32' && args.precision !== 'int8') throw new Error('Expected fp32 or int8 for --precision');
 const runs = Number(args.runs);
 const threadCounts = args.threads === undefined ? [1, 2] : [Number(args.threads)];
 if (!Number.isInteger(runs) || runs < 1 || !threadCounts.every((t) => Number.isInteger(t) && t >= 1)) {
@@ -115,7 +116,7 @@ async function visageChain(models: ModelRegistry, file: string, stages: Record<S
 
 // ---------------------------------------------------------------------------------------------
 
-const registries = threadCounts.map((threads) => new ModelRegistry(threads));
+const registries = threadCounts.map((threads) => new ModelRegistry(threads, args.precision as 'fp32' | 'int8' | undefined));
 const zeroStages = () => Object.fromEntries(STAGES.map((s) => [s, 0])) as Record<Stage, number>;
 // Warm-up (and model load) for visage alone, so the first RSS figure is visage's own.
 for (const models of registries) for (const file of IMAGES) await visageChain(models, file, zeroStages());

@@ -27,7 +27,7 @@
  * many faces that fill an LFW frame, and finds them with some margin around).
  * `--in-flight N` keeps N images in represent at once (default 1; 2 keeps both cores of a
  * 2-core machine busy, as a caller embedding many images would); `--mirror` sets createVisage's
- * averageMirror (default: the library's).
+ * averageMirror (default: the library's); `--precision` createVisage's precision (fp32 or int8).
  * `--workers N[,M…]` embeds the images through `representEach` with that many worker threads
  * (1: the pipeline in this thread, decoding ahead; auto: the library's default, which pools a
  * long array of paths, so with --pad 0 only), once per value listed, one after the other in
@@ -78,6 +78,7 @@ const { values: args, positionals } = parseArgs({
     'in-flight': { type: 'string' },
     mirror: { type: 'string' },
     workers: { type: 'string' },
+    precision: { type: 'string' },
   },
 });
 
@@ -384,7 +385,7 @@ const files = [...new Set(folds.flat().flatMap((p) => [imageFile(p.a), imageFile
 process.stderr.write(`${folder}: ${folds.length} folds, ${folds.reduce((s, f) => s + f.length, 0)} pairs, ${files.length} images\n`);
 
 const recognizers: (RecognizerName | undefined)[] = args.recognizer === undefined ? [undefined] : args.recognizer.split(',').map((r) => r.trim() as RecognizerName);
-const visage = await createVisage({ ...(align === undefined ? {} : { align }), ...(threads === undefined ? {} : { threads }), ...(mirror === undefined ? {} : { averageMirror: mirror }) }).catch((error: unknown) =>
+const visage = await createVisage({ ...(align === undefined ? {} : { align }), ...(threads === undefined ? {} : { threads }), ...(mirror === undefined ? {} : { averageMirror: mirror }), ...(args.precision === undefined ? {} : { precision: args.precision as 'fp32' | 'int8' }) }).catch((error: unknown) =>
   fail(error instanceof Error ? error.message : String(error)),
 );
 const reports: DetectorReport[] = [];

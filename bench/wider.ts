@@ -8,6 +8,7 @@
  *   node --import tsx bench/wider.ts [folder] [--detectors ssd,mtcnn] [--modes fast,accurate]
  *     [--half all|even|odd] [--limit N] [--min-height H] [--threads N] [--sweep 0.3,0.5,0.7]
  *     [--tune [--cache runs.json] [--plan-out plans.json]] [--plans plans.json] [--baseline /path/to/other/checkout]
+ *     [--precision fp32|int8]
  *
  * Images are taken in the ground-truth file's order; `--half even` keeps the even-indexed ones
  * (0, 2, …: the tuning half the accurate mode's parameters were chosen on), `odd` the others.
@@ -55,6 +56,7 @@ const { values: args, positionals } = parseArgs({
     plans: { type: 'string' },
     baseline: { type: 'string' },
     cache: { type: 'string' },
+    precision: { type: 'string' },
   },
 });
 const folder = path.resolve(positionals[0] ?? DEFAULT_FOLDER);
@@ -76,7 +78,8 @@ if (args.limit) images = images.slice(0, Number(args.limit));
 if (args.plans) Object.assign(ACCURATE_PLANS, JSON.parse(await readFile(args.plans, 'utf8')) as typeof ACCURATE_PLANS);
 
 const threads = args.threads ? { threads: Number(args.threads) } : {};
-const pipeline = new VisagePipeline(threads);
+// --precision int8: the SSD detector in 8 bits (compare with --baseline, a checkout at fp32).
+const pipeline = new VisagePipeline({ ...threads, ...(args.precision ? { precision: args.precision as 'fp32' | 'int8' } : {}) });
 type Detect = Pick<VisagePipeline, 'detectPixels'>;
 const baseline: Detect | undefined = args.baseline
   ? new ((await import(path.resolve(args.baseline, 'src/pipeline/visage.ts'))) as { VisagePipeline: new (o: object) => Detect }).VisagePipeline(threads)

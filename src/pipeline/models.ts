@@ -21,7 +21,7 @@ import { createBlazeFaceDetector, type BlazeFaceDetector } from '../models/blaze
 import { createEmbedderNet, type EmbedderNet, type EmbedderSpec } from '../models/embedder/index.js';
 import { createMobileFaceNet } from '../models/mobilefacenet/index.js';
 import { createMtcnnDetector, type MtcnnDetector } from '../models/mtcnn/index.js';
-import { createSsdDetector, type SsdDetector } from '../models/ssd/index.js';
+import { createSsdDetector, type Precision, type SsdDetector } from '../models/ssd/index.js';
 import { createTinyDetector, type TinyDetector } from '../models/tiny/index.js';
 
 function lazy<T>(create: () => Promise<T>): () => Promise<T> {
@@ -65,10 +65,10 @@ export class ModelRegistry {
   private readonly embedders = new Map<string, () => Promise<EmbedderNet>>();
   private haarInstance: HaarDetector | undefined;
 
-  constructor(threads?: number) {
+  constructor(threads?: number, precision?: Precision) {
     const engine = new Engine(threads === undefined ? {} : { threads });
     this.engine = engine;
-    this.ssd = lazy(() => createSsdDetector(engine));
+    this.ssd = lazy(() => createSsdDetector(engine, precision === undefined ? {} : { precision }));
     this.tiny = lazy(() => createTinyDetector(engine));
     this.blazeface = lazy(() => createBlazeFaceDetector(engine, { variant: 'short' }));
     this.blazefaceFull = lazy(() => createBlazeFaceDetector(engine, { variant: 'full' }));

@@ -124,7 +124,7 @@ export class VisagePipeline implements Visage {
   private readonly classifiers: Required<ClassifierOptions>;
 
   constructor(private readonly options: VisageOptions = {}) {
-    this.models = new ModelRegistry(options.threads);
+    this.models = new ModelRegistry(options.threads, oneOf(options.precision, ['fp32', 'int8'] as const, 'fp32', 'precision'));
     this.classifiers = {
       emotionModel: oneOf(options.emotionModel, EMOTION_MODELS, DEFAULT_EMOTION_MODEL, 'emotionModel'),
       ageGenderModel: oneOf(options.ageGenderModel, AGE_GENDER_MODELS, 'face-api', 'ageGenderModel'),

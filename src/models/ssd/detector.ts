@@ -6,6 +6,7 @@ import { toFaceApiPlacement, type Detection } from '../common/boxes.js';
 import { rgbSquareBatch } from '../common/preprocess.js';
 import { SSD_INPUT_SIZE, SSD_GRAPH_VERSION, SSD_IO, buildSsdGraph, manifestAnchors, ssdAnchorCount, ssdAnchors } from './graph.js';
 import { toSsdDetections } from './postprocess.js';
+import { SSD_INT8_RANGES, quantizeSsdGraph } from './int8.js';
 import type { SsdDetector, SsdDetectorOptions, SsdOptions, SsdRawOutput } from './types.js';
 
 /** face-api's SsdMobilenetv1Options defaults. */
@@ -91,10 +92,20 @@ async function forward(model: Model, anchors: AnchorFeeds, nhwc: Float32Array, s
 export async function createSsdDetector(engine: Engine, options: SsdDetectorOptions = {}): Promise<SsdDetector> {
   const weightsPath = options.weightsPath ?? faceApiManifest('ssd_mobilenetv1_model');
   const maxBatch = positiveInteger(options.maxBatch ?? 8, 'maxBatch');
-  const model = await engine.load(`ssd:${weightsPath}`, async () => buildSsdGraph(await readFaceApiWeights(weightsPath)), {
-    sources: await faceApiWeightFiles(weightsPath),
-    version: SSD_GRAPH_VERSION,
-  });
+  const precision = options.precision ?? 'fp32';
+  if (precision !== 'fp32' && precision !== 'int8') {
+    throw new VisageError('INVALID_ARGUMENT', `Expected 'fp32' or 'int8' for precision but received ${JSON.stringify(precision)}`);
+  }
+  const int8 = precision === 'int8';
+  const model = await engine.load(
+    `ssd${int8 ? '-int8' : ''}:${weightsPath}`,
+    async () => {
+      const graph = buildSsdGraph(await readFaceApiWeights(weightsPath));
+      return int8 ? quantizeSsdGraph(graph) : graph;
+    },
+    // The int8 graph also depends on the calibrated ranges.
+    { sources: [...(await faceApiWeightFiles(weightsPath)), ...(int8 ? [SSD_INT8_RANGES] : [])], version: SSD_GRAPH_VERSION, ...(int8 ? { options: { precision } } : {}) },
+  );
   // The anchors alone are read from the weights (the graph itself may come from the disk cache).
   const anchors = anchorFeeds(manifestAnchors(await readFaceApiWeights(weightsPath, ['Output/extra_dim'])));
 
