@@ -88,6 +88,8 @@ export interface CommonFlags {
   verbose?: boolean;
   json?: boolean;
   threads?: number;
+  /** SSD's arithmetic (createVisage's precision). */
+  precision?: 'fp32' | 'int8';
   allowPrivateUrls?: boolean;
   recognizer?: RecognizerOption;
   /** The classifiers analyze uses (instance defaults: they also apply to video). */
@@ -120,13 +122,14 @@ export interface AnalyzeFlags extends DetectFlags, SpoofFlags {
   actions?: Action[];
 }
 
-/** Adds --detector, --min-score, --mode, --allow-no-face, --json, --threads and --allow-private-urls. */
+/** Adds --detector, --min-score, --mode, --allow-no-face, --json, --threads, --precision and --allow-private-urls. */
 export function addDetectOptions(command: Command): Command {
   return addDetectorOptions(command)
     .addOption(new Option('--mode <mode>', "'accurate' also finds small faces (group photos), several times slower (default: fast)").choices(Object.keys(MODES)))
     .option('--allow-no-face', 'where no face is found, use the whole image instead of failing with NO_FACE')
     .option('--json', 'print the result as JSON on stdout')
     .option('--threads <n>', 'threads ONNX Runtime uses per operator (default: all cores)', positiveInteger)
+    .addOption(new Option('--precision <p>', "SSD's arithmetic: int8 is about twice as fast on CPUs with VNNI, scores a few hundredths lower (default: fp32)").choices(['fp32', 'int8']))
     .option('--allow-private-urls', 'let image URLs reach loopback and private addresses');
 }
 
@@ -193,6 +196,7 @@ export async function withVisage<T>(flags: CommonFlags, work: (visage: Visage) =
   const visage = await createVisage({
     image: loadOptions(flags),
     threads: flags.threads,
+    precision: flags.precision,
     recognizer: flags.recognizer,
     emotionModel: flags.emotionModel,
     ageGenderModel: flags.ageGenderModel,
