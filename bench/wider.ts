@@ -13,8 +13,9 @@
  * (0, 2, …: the tuning half the accurate mode's parameters were chosen on), `odd` the others.
  * Every configuration runs on one image before the next image, so machine load falls on all
  * alike. Time is from decoded pixels to faces with landmarks (VisagePipeline.detectPixels).
- * `--baseline DIR` adds each detector as another checkout of visage (e.g. main, before the modes)
- * runs it, in the same loop, for a like-for-like time. `--sweep` also scores each configuration keeping only detections at or above each listed score
+ * `--baseline DIR` adds each detector and mode as another checkout of visage (e.g. main) runs
+ * them, in the same loop, for a like-for-like time (a checkout without modes runs its one).
+ * `--sweep` also scores each configuration keeping only detections at or above each listed score
  * (to choose a threshold on the tuning half). Progress goes to stderr, the table to stdout.
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -86,7 +87,7 @@ const baseline: Detect | undefined = args.baseline
   ? new ((await import(path.resolve(args.baseline, 'src/pipeline/visage.ts'))) as { VisagePipeline: new (o: object) => Detect }).VisagePipeline(threads)
   : undefined;
 const configs = [
-  ...(baseline ? detectors.map((d) => ({ detector: d.label, mode: 'baseline', name: `${d.label} baseline`, runner: baseline, options: { detector: d.name } })) : []),
+  ...(baseline ? detectors.flatMap((d) => modes.map((mode) => ({ detector: d.label, mode: `${mode} (baseline)`, name: `${d.label} ${mode} baseline`, runner: baseline, options: { detector: d.name, mode } }))) : []),
   ...detectors.flatMap((d) => modes.map((mode) => ({ detector: d.label, mode, name: `${d.label} ${mode}`, runner: pipeline as Detect, options: { detector: d.name, mode, ...(d.tinyInputSize ? { tinyInputSize: d.tinyInputSize } : {}) } }))),
 ];
 const results = new Map(configs.map((c) => [c.name, { times: [] as number[], detections: [] as ScoredBox[][] }]));
