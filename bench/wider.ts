@@ -27,7 +27,7 @@ import { VisagePipeline } from '../src/pipeline/visage.js';
 import type { DetectMode, DetectorName } from '../src/types.js';
 import { iou } from '../src/models/common/boxes.js';
 import { ACCURATE_PLANS, combinePasses, groupFeatures, groupProbability, groupSources, runPass, selectFaces, type AccuratePlan, type Candidate, type Fusion, type Pass, type SourceWeight } from '../src/pipeline/accurate.js';
-import { MATCH_IOU, matchImage, parseWiderGroundTruth, type ScoredBox, type WiderImage } from './lib/wider-protocol.js';
+import { MATCH_IOU, matchImage, parseWiderGroundTruth, poolHeldOut, twoFolds, type ScoredBox, type WiderImage } from './lib/wider-protocol.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DEFAULT_FOLDER = path.resolve(PROJECT_ROOT, '../shared/datasets/detection-dev/wider-val-subset');
@@ -271,24 +271,24 @@ async function tune(): Promise<void> {
   // applied to the other, both ways; each image's detections come from the fold that held it out,
   // and the pooled detections are scored over all images. The plan written is the same choice
   // made on all images (its figures there are in-sample, not an estimate).
-  const folds = [{ name: 'fit even, held-out odd', fit: even, held: odd }, { name: 'fit odd, held-out even', fit: odd, held: even }].map((f) => ({ ...f, plans: fitPlans(f.fit) }));
+  const folds = twoFolds(images.length).map((f) => ({ ...f, plans: fitPlans(f.fit) }));
   const final = fitPlans(everyImage);
   const chosen: Record<string, AccuratePlan> = {};
   for (const name of fast.keys()) {
     console.log(`\nfast ${name}: two-fold cross-validation over ${images.length} images (recall / precision (false pos.) | recall by band ${BANDS.map(([b]) => b).join(' ')})`);
-    const pooled: ScoredBox[][] = images.map(() => []);
+    const heldOut: { held: boolean[]; detections: ScoredBox[][] }[] = [];
     for (const fold of folds) {
       const best = choose(fold.plans, name);
       if (!best) {
         console.log(`  ${fold.name}: no plan reaches precision ${TUNE_PRECISION} on the fitted half`);
         continue;
       }
-      fold.held.forEach((h, k) => { if (h) pooled[k] = best.detections[k] ?? []; });
+      heldOut.push({ held: fold.held, detections: best.detections });
       console.log(`  ${fold.name}: ${describe(best)}; median ${best.ms.toFixed(0)} ms (${(best.ms / ssdMs).toFixed(1)}x ssd fast)`);
       console.log(`    fitted ${figures(best.fitted)}`);
       console.log(`    held out ${figures(score(best.detections, 0, fold.held))}`);
     }
-    console.log(`  pooled held-out, all ${images.length}: ${figures(score(pooled, 0))}`);
+    if (heldOut.length === folds.length) console.log(`  pooled held-out, all ${images.length}: ${figures(score(poolHeldOut(heldOut), 0))}`);
     const best = choose(final, name);
     if (best) {
       chosen[name] = best.plan;
