@@ -90,3 +90,33 @@ export function matchImage(faces: readonly WiderFace[], detections: readonly Sco
   }
   return { found, counted, truePositives, falsePositives, ignored };
 }
+
+/** One fold of a cross-validation: the images a choice is made on and the images it is scored on. */
+export interface Fold {
+  name: string;
+  fit: boolean[];
+  held: boolean[];
+}
+
+/** Two folds over `count` images: fitted on the even-indexed, held-out odd; and the reverse. */
+export function twoFolds(count: number): Fold[] {
+  const even = Array.from({ length: count }, (_, k) => k % 2 === 0);
+  const odd = even.map((x) => !x);
+  return [
+    { name: 'fit even, held-out odd', fit: even, held: odd },
+    { name: 'fit odd, held-out even', fit: odd, held: even },
+  ];
+}
+
+/**
+ * Each image's detections from the fold that held it out (per fold, detections on every image).
+ * Every image must be held out by exactly one fold.
+ */
+export function poolHeldOut<T>(folds: readonly { held: readonly boolean[]; detections: readonly T[][] }[]): T[][] {
+  const count = folds[0]?.held.length ?? 0;
+  return Array.from({ length: count }, (_, k) => {
+    const holding = folds.filter((f) => f.held[k]);
+    if (holding.length !== 1) throw new Error(`Image ${k} is held out by ${holding.length} folds, not 1`);
+    return [...((holding[0] as (typeof folds)[number]).detections[k] ?? [])];
+  });
+}

@@ -1,7 +1,7 @@
 /** The WIDER FACE ground-truth reader and matching rule of bench/wider.ts, on made-up data. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { matchImage, parseWiderGroundTruth } from '../../bench/lib/wider-protocol.js';
+import { matchImage, parseWiderGroundTruth, poolHeldOut, twoFolds } from '../../bench/lib/wider-protocol.js';
 
 const GT = `a/1.jpg
 2
@@ -35,4 +35,16 @@ test('greedy matching by score: hits, duplicates and strays are false positives,
   assert.deepEqual([m.truePositives, m.falsePositives, m.ignored], [1, 2, 1]);
   // A size floor ignores smaller faces the same way.
   assert.deepEqual(matchImage(faces, [], 30).counted, [false, false]);
+});
+
+test('two-fold cross-validation: each image is held out once, and the pool takes its detections from that fold', () => {
+  const folds = twoFolds(5);
+  assert.deepEqual(folds.map((f) => f.fit), [[true, false, true, false, true], [false, true, false, true, false]]);
+  folds.forEach((f) => assert.deepEqual(f.held, f.fit.map((x) => !x)));
+  // Fold 0 (fitted on even) sees every image as 'a', fold 1 as 'b'.
+  const pooled = poolHeldOut(folds.map((f, i) => ({ held: f.held, detections: f.held.map(() => [i === 0 ? 'a' : 'b']) })));
+  assert.deepEqual(pooled, [['b'], ['a'], ['b'], ['a'], ['b']]);
+  // An image held out by no fold (or by two) is an error, not a silent gap.
+  const first = folds[0] as (typeof folds)[number];
+  assert.throws(() => poolHeldOut([{ held: first.held, detections: first.held.map(() => ['a']) }]), /held out by 0 folds/);
 });
