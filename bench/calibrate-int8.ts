@@ -6,8 +6,7 @@
  *
  *   node --import tsx bench/calibrate-int8.ts
  */
-import { readdir, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { readFaceApiWeights } from '../src/engine/index.js';
@@ -17,13 +16,9 @@ import { faceApiManifest } from '../src/models/common/packaged.js';
 import { rgbSquareBatch } from '../src/models/common/preprocess.js';
 import { SSD_INPUT_SIZE, SSD_IO, buildSsdGraph, manifestAnchors } from '../src/models/ssd/graph.js';
 import { SSD_INT8_OPTIONS, SSD_INT8_RANGES } from '../src/models/ssd/int8.js';
+import { shippedPhotos } from './lib/shipped-photos.js';
 
-const demoDir = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
-const humanDir = path.resolve(import.meta.dirname, '../node_modules/@vladmandic/human/assets');
-const images = [
-  ...[1, 2, 3, 4, 5, 6].map((i) => path.join(demoDir, `sample${i}.jpg`)),
-  ...(await readdir(humanDir)).filter((f) => f.endsWith('.jpg')).sort().map((f) => path.join(humanDir, f)),
-];
+const images = await shippedPhotos();
 
 const weights = await readFaceApiWeights(faceApiManifest('ssd_mobilenetv1_model'));
 const graph = buildSsdGraph(weights);

@@ -16,10 +16,7 @@
  *   steps, timed stage by stage.
  * - Peak RSS: after visage has run the chain (before the reference loads), and at the end.
  */
-import { readdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadImage } from '../src/image/index.js';
 import type { RgbImage } from '../src/image/types.js';
@@ -31,6 +28,7 @@ import { asPixels, attributeBox, cropBox, cropRegion, descriptorCrop } from '../
 import { ModelRegistry } from '../src/pipeline/models.js';
 import { loadFaceApiReference } from '../test/reference/faceapi.js';
 import { loadMtcnnReference } from '../test/reference/mtcnn.js';
+import { shippedPhotos } from './lib/shipped-photos.js';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '5' }, threads: { type: 'string' }, precision: { type: 'string' } } });
 if (args.precision !== undefined && args.precision !== 'fp32' && args.precision !== 'int8') throw new Error('Expected fp32 or int8 for --precision');
@@ -42,13 +40,7 @@ if (!Number.isInteger(runs) || runs < 1 || !threadCounts.every((t) => Number.isI
 const WARMUP = 1;
 const CROP_SIZE = 112;
 
-const demoDir = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
-// @vladmandic/human does not export its package.json: its folder is found from the project root.
-const humanDir = path.resolve(import.meta.dirname, '../node_modules/@vladmandic/human/assets');
-const IMAGES = [
-  ...[1, 2, 3, 4, 5, 6].map((i) => path.join(demoDir, `sample${i}.jpg`)),
-  ...(await readdir(humanDir)).filter((f) => f.endsWith('.jpg')).sort().map((f) => path.join(humanDir, f)),
-];
+const IMAGES = await shippedPhotos();
 
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024;

@@ -6,9 +6,6 @@
  *
  *   node --import tsx bench/face-batch.ts [runs, default 5]
  */
-import { readdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { loadImage } from '../src/image/index.js';
 import type { CropSource, FloatImage } from '../src/models/common/preprocess.js';
 import { asPixels, attributeBox, cropBox, descriptorCrop } from '../src/pipeline/align.js';
@@ -18,10 +15,9 @@ import { createLandmarksNet } from '../src/models/landmarks/index.js';
 import { createDescriptorNet } from '../src/models/descriptor/index.js';
 import { createExpressionNet } from '../src/models/expression/index.js';
 import { createAgeGenderNet } from '../src/models/age-gender/index.js';
+import { shippedPhotos } from './lib/shipped-photos.js';
 
-const demoDir = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
-const humanDir = path.resolve(import.meta.dirname, '../node_modules/@vladmandic/human/assets');
-const IMAGES = [...[1, 2, 3, 4, 5, 6].map((i) => path.join(demoDir, `sample${i}.jpg`)), ...(await readdir(humanDir)).filter((f) => f.endsWith('.jpg')).sort().map((f) => path.join(humanDir, f))];
+const IMAGES = await shippedPhotos();
 const STAGES = ['decode', 'detect', 'landmarks', 'descriptor', 'expression', 'ageGender'] as const;
 type Stage = (typeof STAGES)[number];
 const engine = new Engine({ threads: 2 });
@@ -54,6 +50,7 @@ async function chain(v: Awaited<ReturnType<typeof variant>>, file: string): Prom
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
 const samples: Record<string, number[]> = {};
 const runs = Number(process.argv[2] ?? 5);
+if (!Number.isInteger(runs) || runs < 1) throw new Error('Usage: node --import tsx bench/face-batch.ts [runs, a whole number, default 5]');
 for (let r = 0; r <= runs; r++) for (const f of IMAGES) for (const [name, v] of Object.entries(variants)) {
   const s = await chain(v, f);
   if (r > 0) for (const k of STAGES) (samples[`${name}|${f}|${k}`] ??= []).push(s[k]);

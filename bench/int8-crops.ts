@@ -9,9 +9,6 @@
  *
  * Landmark errors are in units of the 112 px square input (so relative to the face crop's side).
  */
-import { createRequire } from 'node:module';
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { loadImage } from '../src/image/index.js';
 import { readFaceApiWeights } from '../src/engine/index.js';
@@ -23,11 +20,10 @@ import { ModelRegistry } from '../src/pipeline/models.js';
 import { build as buildLandmarks } from '../src/models/landmarks/graph.js';
 import { build as buildExpression } from '../src/models/expression/graph.js';
 import { build as buildAgeGender } from '../src/models/age-gender/graph.js';
+import { shippedPhotos } from './lib/shipped-photos.js';
 
 const which = process.argv[2] ?? 'landmarks';
-const demoDir = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
-const humanDir = path.resolve(import.meta.dirname, '../node_modules/@vladmandic/human/assets');
-const IMAGES = [...[1, 2, 3, 4, 5, 6].map((i) => path.join(demoDir, `sample${i}.jpg`)), ...(await readdir(humanDir)).filter((f) => f.endsWith('.jpg')).sort().map((f) => path.join(humanDir, f))];
+const IMAGES = await shippedPhotos();
 const manifests: Record<string, string> = { landmarks: 'face_landmark_68_model', expression: 'face_expression_model', agegender: 'age_gender_model' };
 const w = await readFaceApiWeights(faceApiManifest(manifests[which] as string));
 const fp32 = which === 'landmarks' ? buildLandmarks(w, 'full') : which === 'expression' ? buildExpression(w) : buildAgeGender(w);

@@ -9,9 +9,6 @@
  *
  * Calibrating and scoring on the same photos flatters int8 a little; it is a probe, not a ship test.
  */
-import { createRequire } from 'node:module';
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { loadImage, type Box } from '../src/image/index.js';
 import { readFaceApiWeights } from '../src/engine/index.js';
@@ -20,14 +17,10 @@ import { buildSsdGraph, manifestAnchors, SSD_IO } from '../src/models/ssd/graph.
 import { faceApiManifest } from '../src/models/common/packaged.js';
 import { rgbSquareBatch } from '../src/models/common/preprocess.js';
 import { toSsdDetections } from '../src/models/ssd/postprocess.js';
+import { shippedPhotos } from './lib/shipped-photos.js';
 
 const variant = process.argv[2] ?? 'heads-fp32';
-const demoDir = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
-const humanDir = path.resolve(import.meta.dirname, '../node_modules/@vladmandic/human/assets');
-const IMAGES = [
-  ...[1, 2, 3, 4, 5, 6].map((i) => path.join(demoDir, `sample${i}.jpg`)),
-  ...(await readdir(humanDir)).filter((f) => f.endsWith('.jpg')).sort().map((f) => path.join(humanDir, f)),
-];
+const IMAGES = await shippedPhotos();
 const w = await readFaceApiWeights(faceApiManifest('ssd_mobilenetv1_model'));
 const fp32 = buildSsdGraph(w);
 const anchors = manifestAnchors(w);
