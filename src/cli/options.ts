@@ -122,6 +122,11 @@ export interface AnalyzeFlags extends DetectFlags, SpoofFlags {
   actions?: Action[];
 }
 
+/** --precision: createVisage's precision (SSD's arithmetic). */
+export function precisionOption(): Option {
+  return new Option('--precision <p>', "SSD's arithmetic: int8 is about twice as fast on CPUs with VNNI, scores a few hundredths lower (default: fp32)").choices(['fp32', 'int8']);
+}
+
 /** Adds --detector, --min-score, --mode, --allow-no-face, --json, --threads, --precision and --allow-private-urls. */
 export function addDetectOptions(command: Command): Command {
   return addDetectorOptions(command)
@@ -129,7 +134,7 @@ export function addDetectOptions(command: Command): Command {
     .option('--allow-no-face', 'where no face is found, use the whole image instead of failing with NO_FACE')
     .option('--json', 'print the result as JSON on stdout')
     .option('--threads <n>', 'threads ONNX Runtime uses per operator (default: all cores)', positiveInteger)
-    .addOption(new Option('--precision <p>', "SSD's arithmetic: int8 is about twice as fast on CPUs with VNNI, scores a few hundredths lower (default: fp32)").choices(['fp32', 'int8']))
+    .addOption(precisionOption())
     .option('--allow-private-urls', 'let image URLs reach loopback and private addresses');
 }
 

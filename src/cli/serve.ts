@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { createVisage, type RecognizerOption } from '../index.js';
-import { recognizerOption } from './options.js';
+import { precisionOption, recognizerOption } from './options.js';
 import { buildServer } from '../server/index.js';
 
 function port(value: string): number {
@@ -22,10 +22,11 @@ interface ServeFlags {
   store: string;
   allowPrivateUrls: boolean;
   recognizer?: RecognizerOption;
+  precision?: 'fp32' | 'int8';
 }
 
 /**
- * Runs `visage serve [--host H] [--port P] [--store DIR] [--allow-private-urls]` with `argv` the
+ * Runs `visage serve [--host H] [--port P] [--store DIR] [--allow-private-urls] [--precision P]` with `argv` the
  * arguments after `serve`. Resolves with the exit code once the server has stopped (0 after a
  * signal, 1 when it could not start, 0 for --help).
  *
@@ -40,6 +41,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     .option('--store <dir>', 'image store directory for /api/download_image (created if missing)', 'visage-store')
     .option('--allow-private-urls', 'let image URLs reach loopback and private addresses (also VISAGE_ALLOW_PRIVATE_URLS=1)', false)
     .option('-r, --recognizer <name|file.json>', "the service's recogniser: dlib, mobilefacenet, fusion (default), or a JSON file describing an ONNX model; requests may name a built-in one (model_name)", recognizerOption)
+    .addOption(precisionOption())
     .addHelpText('after', '\nEnvironment:\n  VISAGE_API_TOKEN           require "Authorization: Bearer <token>" on every route but /health\n  VISAGE_ALLOW_PRIVATE_URLS  1: same as --allow-private-urls')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
@@ -54,7 +56,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
 
   const token = process.env.VISAGE_API_TOKEN || undefined;
   const allowPrivateUrls = flags.allowPrivateUrls || process.env.VISAGE_ALLOW_PRIVATE_URLS === '1';
-  const visage = await createVisage({ recognizer: flags.recognizer });
+  const visage = await createVisage({ recognizer: flags.recognizer, precision: flags.precision });
   let app: Awaited<ReturnType<typeof buildServer>>;
   try {
     app = await buildServer({ visage, store: flags.store, allowPrivateUrls, token, logger: { level: 'info' } });
