@@ -183,37 +183,25 @@ function squareInto(region: ImageRegion, size: number, padding: SquarePadding, o
   const bufB = new Float64Array(n);
   let rowA = -1;
   let rowB = -1;
+  // Source row r from the buffer that holds it, else interpolated into the buffer `keep` is not.
+  const rowOf = (r: number, keep: Float64Array | undefined): Float64Array => {
+    if (r < 0) return zeros;
+    if (r === rowA) return bufA;
+    if (r === rowB) return bufB;
+    const intoB = keep === bufA;
+    const buf = intoB ? bufB : bufA;
+    interpolateRow(data, origin + r * stride, lo, hi, cols.frac, buf);
+    if (intoB) rowB = r;
+    else rowA = r;
+    return buf;
+  };
   for (let y = 0; y < size; y++) {
     const r0 = rows.lo[y] as number;
     const r1 = rows.hi[y] as number;
     const fy = rows.frac[y] as number;
-    // Each row from a buffer that holds it, else into the buffer the other row does not need.
-    let top: Float64Array;
-    if (r0 < 0) top = zeros;
-    else if (r0 === rowA) top = bufA;
-    else if (r0 === rowB) top = bufB;
-    else if (rowA === r1) {
-      interpolateRow(data, origin + r0 * stride, lo, hi, cols.frac, bufB);
-      rowB = r0;
-      top = bufB;
-    } else {
-      interpolateRow(data, origin + r0 * stride, lo, hi, cols.frac, bufA);
-      rowA = r0;
-      top = bufA;
-    }
-    let bottom: Float64Array;
-    if (r1 < 0) bottom = zeros;
-    else if (r1 === rowA) bottom = bufA;
-    else if (r1 === rowB) bottom = bufB;
-    else if (top === bufA) {
-      interpolateRow(data, origin + r1 * stride, lo, hi, cols.frac, bufB);
-      rowB = r1;
-      bottom = bufB;
-    } else {
-      interpolateRow(data, origin + r1 * stride, lo, hi, cols.frac, bufA);
-      rowA = r1;
-      bottom = bufA;
-    }
+    // The top row must not overwrite a buffer that already holds the bottom row.
+    const top = rowOf(r0, r1 === rowA ? bufA : r1 === rowB ? bufB : undefined);
+    const bottom = rowOf(r1, top);
     const o = offset + y * n;
     // t + (b - t) * 0 is t: a row that falls on a source row is copied.
     if (fy === 0 || top === bottom) {
