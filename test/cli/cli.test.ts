@@ -111,6 +111,14 @@ describe('visage CLI', () => {
     }
   });
 
+  it('detect --precision int8: the same faces as fp32, with the int8 network\'s scores (the flag reaches the library)', async () => {
+    const [fp32, int8] = await Promise.all([run('detect', SAMPLE, '--json'), run('detect', SAMPLE, '--json', '--precision', 'int8')]);
+    assert.equal(int8.code, 0, int8.stderr);
+    const [a, b] = [fp32, int8].map((r) => (JSON.parse(r.stdout) as DetectResult).faces.map((f) => f.score).sort((x, y) => y - x)) as [number[], number[]];
+    assert.equal(b.length, a.length);
+    assert.ok(b.some((s, i) => Math.abs(s - (a[i] as number)) > 1e-3), `scores ${b.join(', ')} are fp32's ${a.join(', ')}`);
+  });
+
   it('a missing file: exit 1, one line on stderr with FILE_NOT_FOUND, nothing on stdout', async () => {
     const { code, stdout, stderr } = await run('analyze', path.join(dir, 'nope.jpg'));
     assert.equal(code, 1);
@@ -125,6 +133,7 @@ describe('visage CLI', () => {
       ['detect', SAMPLE, '--detector', 'retinaface'],
       ['detect', SAMPLE, '--mode', 'precise'],
       ['detect', SAMPLE, '--min-score', '2'],
+      ['detect', SAMPLE, '--precision', 'int16'],
       ['analyze', SAMPLE, '--actions', 'emotion,race'],
       ['analyze', SAMPLE, '--emotion-model', 'deepface'],
       ['analyze', SAMPLE, '--age-gender-model', 'ssrnet'],
