@@ -6,11 +6,13 @@ import type { Box, Point } from './image/types.js';
 import type { ImageInput, LoadOptions } from './image/index.js';
 import type { HaarOptions } from './models/haar/index.js';
 import type { MtcnnOptions } from './models/mtcnn/index.js';
+import type { Precision } from './models/ssd/index.js';
 import type { Gallery, GalleryOptions } from './gallery/types.js';
 import type { VideoFrameResult, VideoOptions, VideoSource } from './video/types.js';
 import type { VisageError } from './errors.js';
 
 export type { Box, Point } from './image/types.js';
+export { PRECISIONS, type Precision } from './models/ssd/index.js';
 export type { ImageInput } from './image/index.js';
 export type { TrackedFace, VideoFrame, VideoFrameResult, VideoInfo, VideoOptions, VideoSource } from './video/types.js';
 
@@ -121,7 +123,7 @@ export interface VisageOptions extends ClassifierOptions {
    * convolutions in 8 bits with calibrated ranges: about twice as fast on CPUs with VNNI, scores a
    * few hundredths lower (README, int8).
    */
-  precision?: 'fp32' | 'int8';
+  precision?: Precision;
 }
 
 export interface DetectOptions {

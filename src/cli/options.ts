@@ -18,6 +18,8 @@ import {
   type LoadOptions,
   type Metric,
   type OnnxRecognizer,
+  PRECISIONS,
+  type Precision,
   type RecognizerName,
   type RecognizerOption,
   type SpoofModel,
@@ -89,7 +91,7 @@ export interface CommonFlags {
   json?: boolean;
   threads?: number;
   /** SSD's arithmetic (createVisage's precision). */
-  precision?: 'fp32' | 'int8';
+  precision?: Precision;
   allowPrivateUrls?: boolean;
   recognizer?: RecognizerOption;
   /** The classifiers analyze uses (instance defaults: they also apply to video). */
@@ -124,7 +126,7 @@ export interface AnalyzeFlags extends DetectFlags, SpoofFlags {
 
 /** --precision: createVisage's precision (SSD's arithmetic). */
 export function precisionOption(): Option {
-  return new Option('--precision <p>', "SSD's arithmetic: int8 is about twice as fast on CPUs with VNNI, scores a few hundredths lower (default: fp32)").choices(['fp32', 'int8']);
+  return new Option('--precision <p>', "SSD's arithmetic: int8 is about twice as fast on CPUs with VNNI, scores a few hundredths lower (default: fp32)").choices(PRECISIONS);
 }
 
 /** Adds --detector, --min-score, --mode, --allow-no-face, --json, --threads, --precision and --allow-private-urls. */

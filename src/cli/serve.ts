@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { createVisage, type RecognizerOption } from '../index.js';
+import { createVisage, type Precision, type RecognizerOption } from '../index.js';
 import { precisionOption, recognizerOption } from './options.js';
 import { buildServer } from '../server/index.js';
 
@@ -22,7 +22,7 @@ interface ServeFlags {
   store: string;
   allowPrivateUrls: boolean;
   recognizer?: RecognizerOption;
-  precision?: 'fp32' | 'int8';
+  precision?: Precision;
 }
 
 /**

@@ -10,6 +10,7 @@ import type { Pixels } from '../image/warp.js';
 import { regionToSquareInput, type FloatImage, type ImageRegion } from '../models/common/preprocess.js';
 import { CROP_INPUT_SIZE } from '../models/common/feature-extractor.js';
 import { iou } from '../models/common/boxes.js';
+import { PRECISIONS } from '../models/ssd/index.js';
 import { ModelRegistry } from './models.js';
 import { ACCURATE_PLANS, clipToImage, detectAccurate, type PassRunners } from './accurate.js';
 import { openGallery } from '../gallery/gallery.js';
@@ -124,7 +125,7 @@ export class VisagePipeline implements Visage {
   private readonly classifiers: Required<ClassifierOptions>;
 
   constructor(private readonly options: VisageOptions = {}) {
-    this.models = new ModelRegistry(options.threads, oneOf(options.precision, ['fp32', 'int8'] as const, 'fp32', 'precision'));
+    this.models = new ModelRegistry(options.threads, oneOf(options.precision, PRECISIONS, 'fp32', 'precision'));
     this.classifiers = {
       emotionModel: oneOf(options.emotionModel, EMOTION_MODELS, DEFAULT_EMOTION_MODEL, 'emotionModel'),
       ageGenderModel: oneOf(options.ageGenderModel, AGE_GENDER_MODELS, 'face-api', 'ageGenderModel'),

@@ -7,7 +7,7 @@ import { rgbSquareBatch } from '../common/preprocess.js';
 import { SSD_INPUT_SIZE, SSD_GRAPH_VERSION, SSD_IO, buildSsdGraph, manifestAnchors, ssdAnchorCount, ssdAnchors } from './graph.js';
 import { toSsdDetections } from './postprocess.js';
 import { SSD_INT8_RANGES, quantizeSsdGraph } from './int8.js';
-import type { SsdDetector, SsdDetectorOptions, SsdOptions, SsdRawOutput } from './types.js';
+import { PRECISIONS, type SsdDetector, type SsdDetectorOptions, type SsdOptions, type SsdRawOutput } from './types.js';
 
 /** face-api's SsdMobilenetv1Options defaults. */
 export const SSD_DEFAULTS = Object.freeze({ minScore: 0.5, maxResults: 100 });
@@ -93,8 +93,8 @@ export async function createSsdDetector(engine: Engine, options: SsdDetectorOpti
   const weightsPath = options.weightsPath ?? faceApiManifest('ssd_mobilenetv1_model');
   const maxBatch = positiveInteger(options.maxBatch ?? 8, 'maxBatch');
   const precision = options.precision ?? 'fp32';
-  if (precision !== 'fp32' && precision !== 'int8') {
-    throw new VisageError('INVALID_ARGUMENT', `Expected 'fp32' or 'int8' for precision but received ${JSON.stringify(precision)}`);
+  if (!PRECISIONS.includes(precision)) {
+    throw new VisageError('INVALID_ARGUMENT', `Expected ${PRECISIONS.map((p) => `'${p}'`).join(' or ')} for precision but received ${JSON.stringify(precision)}`);
   }
   const int8 = precision === 'int8';
   const model = await engine.load(

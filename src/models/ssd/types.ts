@@ -14,7 +14,8 @@ export interface SsdDetectorOptions {
 }
 
 /** Arithmetic a network runs in. */
-export type Precision = 'fp32' | 'int8';
+export const PRECISIONS = ['fp32', 'int8'] as const;
+export type Precision = (typeof PRECISIONS)[number];
 
 /** Per-call options; defaults are face-api's SsdMobilenetv1Options. */
 export interface SsdOptions {
