@@ -18,7 +18,7 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { loadImage } from '../src/image/index.js';
+import { allowDecodeThreads, loadImage } from '../src/image/index.js';
 import type { RgbImage } from '../src/image/types.js';
 import { regionToSquareInput, rgbToSquareInput, toSquareInput, type CropSource, type FloatImage, type ImageRegion } from '../src/models/common/preprocess.js';
 import { DESCRIPTOR_INPUT_SIZE, prepareDescriptorInput } from '../src/models/descriptor/index.js';
@@ -109,6 +109,8 @@ async function visageChain(models: ModelRegistry, file: string, stages: Record<S
 // ---------------------------------------------------------------------------------------------
 
 const registries = threadCounts.map((threads) => new ModelRegistry(threads, args.precision as 'fp32' | 'int8' | undefined));
+// As VisagePipeline does for its threads (sharp's setting is the process's: the most threads asked).
+allowDecodeThreads(Math.max(...threadCounts));
 const zeroStages = () => Object.fromEntries(STAGES.map((s) => [s, 0])) as Record<Stage, number>;
 // Warm-up (and model load) for visage alone, so the first RSS figure is visage's own.
 for (const models of registries) for (const file of IMAGES) await visageChain(models, file, zeroStages());

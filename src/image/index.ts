@@ -1,6 +1,7 @@
 export type { Box, Point, RgbImage } from './types.js';
 export {
   ALPHA_BACKGROUND,
+  allowDecodeThreads,
   DEFAULT_MAX_PIXELS,
   decodeImage,
   loadImage,

@@ -27,6 +27,16 @@ export const DEFAULT_MAX_PIXELS = 40_000_000;
 /** Transparent pixels are composited onto white, the colour a photo is usually viewed on. */
 export const ALPHA_BACKGROUND = Object.freeze({ r: 255, g: 255, b: 255 });
 
+/**
+ * Lets sharp run up to `threads` threads per decode, never fewer than it has. On glibc systems
+ * sharp keeps to one (its guard against the C library's fragmentation); two decode face-api's
+ * 1920-pixel photos 1.3-1.9x faster, with the same peak and service memory (README, Speed and
+ * memory). The setting is sharp's and so the process's: a caller's higher one is kept.
+ */
+export function allowDecodeThreads(threads: number): void {
+  if (sharp.concurrency() < threads) sharp.concurrency(threads);
+}
+
 /** Recognises a supported image format from its leading bytes, or returns undefined. */
 export function sniffImageFormat(bytes: Uint8Array): ImageFormat | undefined {
   const ascii = (start: number, end: number) => Buffer.from(bytes.subarray(start, end)).toString('latin1');

@@ -3,7 +3,7 @@
  * Every door (library, CLI, HTTP) goes through this one implementation of `Visage`.
  */
 import { VisageError } from '../errors.js';
-import { loadImage, type ImageInput } from '../image/index.js';
+import { allowDecodeThreads, loadImage, type ImageInput } from '../image/index.js';
 import type { Box, Point, RgbImage } from '../image/types.js';
 import { METRICS, confidence, distance } from '../match/index.js';
 import type { Pixels } from '../image/warp.js';
@@ -126,6 +126,8 @@ export class VisagePipeline implements Visage {
 
   constructor(private readonly options: VisageOptions = {}) {
     this.models = new ModelRegistry(options.threads, oneOf(options.precision, PRECISIONS, 'fp32', 'precision'));
+    // Decoding, like the networks, may use the instance's threads.
+    allowDecodeThreads(this.models.engine.threads);
     this.classifiers = {
       emotionModel: oneOf(options.emotionModel, EMOTION_MODELS, DEFAULT_EMOTION_MODEL, 'emotionModel'),
       ageGenderModel: oneOf(options.ageGenderModel, AGE_GENDER_MODELS, 'face-api', 'ageGenderModel'),

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { decodeImage, loadImage, loadImageBytes, sniffImageFormat, type RgbImage } from '../../src/image/index.js';
+import { allowDecodeThreads, decodeImage, loadImage, loadImageBytes, sniffImageFormat, type RgbImage } from '../../src/image/index.js';
 import { LOCAL, SAMPLE, SAMPLE_PATH, rejectsWith } from './helpers.js';
 import { startServer, type TestServer } from './server.js';
 
@@ -216,5 +216,22 @@ describe('loadImage bad input', () => {
   it('rejects data URIs that are not base64 images', async () => {
     await assert.rejects(loadImage('data:image/png,%89PNG'), rejectsWith('INVALID_IMAGE', /base64/));
     await assert.rejects(loadImage(`data:image/png;base64,${Buffer.from('text').toString('base64')}`), rejectsWith('INVALID_IMAGE'));
+  });
+});
+
+describe('allowDecodeThreads', () => {
+  it('decodes the same pixels on one thread and on two', async () => {
+    const before = sharp.concurrency();
+    try {
+      sharp.concurrency(1);
+      const one = await decodeImage(SAMPLE);
+      allowDecodeThreads(2);
+      assert.equal(sharp.concurrency(), 2);
+      const two = await decodeImage(SAMPLE);
+      assert.deepEqual([two.width, two.height], [one.width, one.height]);
+      assert.ok(Buffer.from(two.data).equals(Buffer.from(one.data)));
+    } finally {
+      sharp.concurrency(before);
+    }
   });
 });

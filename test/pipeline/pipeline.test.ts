@@ -279,6 +279,23 @@ describe('options', () => {
   });
 });
 
+describe('decoding threads', () => {
+  test("an instance lets sharp decode on its threads, and never lowers sharp's setting", async () => {
+    const before = sharp.concurrency();
+    const instances: Visage[] = [];
+    try {
+      sharp.concurrency(1);
+      instances.push(await createVisage({ threads: 2 }));
+      assert.equal(sharp.concurrency(), 2);
+      instances.push(await createVisage({ threads: 1 }));
+      assert.equal(sharp.concurrency(), 2);
+    } finally {
+      await Promise.all(instances.map((v) => v.close()));
+      sharp.concurrency(before);
+    }
+  });
+});
+
 describe('pictures', () => {
   const pixel = (png: { data: Buffer; info: OutputInfo }, x: number, y: number) => {
     const o = (y * png.info.width + x) * png.info.channels;
