@@ -138,28 +138,62 @@ function squarePadding(width: number, height: number, centre: boolean): SquarePa
 /**
  * One source row interpolated between columns: `buf[x]` = left + (right - left) * fx, with `lo`
  * and `hi` the element offsets of each output column's two source pixels in the row (-1 in the
- * padding, which reads as zero).
+ * padding, which reads as zero). Columns `first` to `last` read both pixels inside the image.
  */
-function interpolateRow(data: Uint8Array | Float32Array, base: number, lo: Int32Array, hi: Int32Array, frac: Float64Array, buf: Float64Array): void {
+function interpolateRow(data: Uint8Array | Float32Array, base: number, cols: ColumnTaps, buf: Float64Array): void {
+  const { lo, hi, frac, first, last } = cols;
+  for (let x = first, o = first * 3; x <= last; x++, o += 3) {
+    const l = base + (lo[x] as number);
+    const r = base + (hi[x] as number);
+    const fx = frac[x] as number;
+    const a0 = data[l] as number;
+    const a1 = data[l + 1] as number;
+    const a2 = data[l + 2] as number;
+    buf[o] = a0 + ((data[r] as number) - a0) * fx;
+    buf[o + 1] = a1 + ((data[r + 1] as number) - a1) * fx;
+    buf[o + 2] = a2 + ((data[r + 2] as number) - a2) * fx;
+  }
+  // The columns at the padding (either side of the image, or all of them when none is inside).
   for (let x = 0, o = 0; x < lo.length; x++, o += 3) {
+    if (x === first) {
+      x = last;
+      o = last * 3;
+      continue;
+    }
     const l = lo[x] as number;
     const r = hi[x] as number;
     const fx = frac[x] as number;
-    if (l >= 0 && r >= 0) {
-      const a0 = data[base + l] as number;
-      const a1 = data[base + l + 1] as number;
-      const a2 = data[base + l + 2] as number;
-      buf[o] = a0 + ((data[base + r] as number) - a0) * fx;
-      buf[o + 1] = a1 + ((data[base + r + 1] as number) - a1) * fx;
-      buf[o + 2] = a2 + ((data[base + r + 2] as number) - a2) * fx;
-    } else {
-      for (let k = 0; k < 3; k++) {
-        const left = l < 0 ? 0 : (data[base + l + k] as number);
-        const right = r < 0 ? 0 : (data[base + r + k] as number);
-        buf[o + k] = left + (right - left) * fx;
-      }
+    for (let k = 0; k < 3; k++) {
+      const left = l < 0 ? 0 : (data[base + l + k] as number);
+      const right = r < 0 ? 0 : (data[base + r + k] as number);
+      buf[o + k] = left + (right - left) * fx;
     }
   }
+}
+
+/** The column taps as element offsets into a row, and the span of columns that read only the image. */
+interface ColumnTaps {
+  lo: Int32Array;
+  hi: Int32Array;
+  frac: Float64Array;
+  /** First and last output column with both source pixels in the image (first > last: none). */
+  first: number;
+  last: number;
+}
+
+function columnTaps(inSize: number, outSize: number, offset: number, extent: number): ColumnTaps {
+  const { lo, hi, frac } = bilinearTaps(inSize, outSize, offset, extent);
+  let first = -1;
+  let last = -2;
+  for (let x = 0; x < outSize; x++) {
+    const inside = (lo[x] as number) >= 0 && (hi[x] as number) >= 0;
+    if (inside && first < 0) first = x;
+    if (inside) last = x;
+    lo[x] = (lo[x] as number) < 0 ? -1 : (lo[x] as number) * 3;
+    hi[x] = (hi[x] as number) < 0 ? -1 : (hi[x] as number) * 3;
+  }
+  // The inside columns are one run: the padding lies only before and after the image.
+  return { lo, hi, frac, first, last };
 }
 
 /**
@@ -173,11 +207,18 @@ function squareInto(region: ImageRegion, size: number, padding: SquarePadding, o
   const { data } = image;
   const stride = image.width * 3;
   const origin = box.y * stride + box.x * 3;
-  const rows = bilinearTaps(padding.size, size, padding.offsetY, box.height);
-  const cols = bilinearTaps(padding.size, size, padding.offsetX, box.width);
-  const lo = cols.lo.map((c) => (c < 0 ? -1 : c * 3));
-  const hi = cols.hi.map((c) => (c < 0 ? -1 : c * 3));
   const n = size * 3;
+  // Already a square of the output size: every tap falls on its own pixel, so the rows are copied.
+  if (padding.size === size && box.width === size && box.height === size) {
+    for (let y = 0; y < size; y++) {
+      const from = origin + y * stride;
+      if (data instanceof Float32Array) out.set(data.subarray(from, from + n), offset + y * n);
+      else for (let i = 0; i < n; i++) out[offset + y * n + i] = data[from + i] as number;
+    }
+    return;
+  }
+  const rows = bilinearTaps(padding.size, size, padding.offsetY, box.height);
+  const cols = columnTaps(padding.size, size, padding.offsetX, box.width);
   const zeros = new Float64Array(n);
   const bufA = new Float64Array(n);
   const bufB = new Float64Array(n);
@@ -190,7 +231,7 @@ function squareInto(region: ImageRegion, size: number, padding: SquarePadding, o
     if (r === rowB) return bufB;
     const intoB = keep === bufA;
     const buf = intoB ? bufB : bufA;
-    interpolateRow(data, origin + r * stride, lo, hi, cols.frac, buf);
+    interpolateRow(data, origin + r * stride, cols, buf);
     if (intoB) rowB = r;
     else rowA = r;
     return buf;
