@@ -76,7 +76,7 @@ Examples:
     .allowUnknownOption()
     .allowExcessArguments()
     .argument('[options...]')
-    .action(async (_args: string[], _opts: unknown, cmd: Command) => ctx.finish(await serveCommand(cmd.args)));
+    .action(async (_args: string[], _opts: unknown, cmd: Command) => ctx.finish(await serveCommand(cmd.args, io)));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

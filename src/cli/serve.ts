@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { createVisage, type Precision, type RecognizerOption } from '../index.js';
+import { EXIT_USAGE, processIo, type Io } from './io.js';
 import { precisionOption, recognizerOption } from './options.js';
 import { buildServer } from '../server/index.js';
 
@@ -28,12 +29,13 @@ interface ServeFlags {
 /**
  * Runs `visage serve [--host H] [--port P] [--store DIR] [--allow-private-urls] [--precision P]` with `argv` the
  * arguments after `serve`. Resolves with the exit code once the server has stopped (0 after a
- * signal, 1 when it could not start, 0 for --help).
+ * signal, 1 when it could not start, 2 for a bad option, as every command, and 0 for --help).
  *
  * @example
  * process.exitCode = await serveCommand(['--port', '8080', '--store', './images']);
  */
-export async function serveCommand(argv: string[]): Promise<number> {
+export async function serveCommand(argv: string[], io: Io = processIo): Promise<number> {
+  let usageError: string | undefined;
   const program = new Command('visage serve')
     .description('Start the HTTP service (OpenAPI document at /docs)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
@@ -44,14 +46,21 @@ export async function serveCommand(argv: string[]): Promise<number> {
     .addOption(precisionOption())
     .addHelpText('after', '\nEnvironment:\n  VISAGE_API_TOKEN           require "Authorization: Bearer <token>" on every route but /health\n  VISAGE_ALLOW_PRIVATE_URLS  1: same as --allow-private-urls')
     .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+    .configureOutput({
+      writeOut: io.out,
+      writeErr: io.err,
+      // Reported below in the one-line form every command uses.
+      outputError: (text) => void (usageError = text.replace(/^error:\s*/i, '').replace(/\s*\n\s*/g, ' ').trim()),
+    });
 
   let flags: ServeFlags;
   try {
     flags = program.parse(argv, { from: 'user' }).opts<ServeFlags>();
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
-    throw err;
+    if (!(err instanceof CommanderError)) throw err;
+    if (err.exitCode === 0) return 0; // --help
+    io.err(`visage: ${usageError ?? err.message} (see visage serve --help) [INVALID_ARGUMENT]\n`);
+    return EXIT_USAGE;
   }
 
   const token = process.env.VISAGE_API_TOKEN || undefined;
@@ -62,12 +71,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
     app = await buildServer({ visage, store: flags.store, allowPrivateUrls, token, logger: { level: 'info' } });
     await app.listen({ host: flags.host, port: flags.port });
   } catch (err) {
-    process.stderr.write(`visage serve: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.err(`visage serve: ${err instanceof Error ? err.message : String(err)}\n`);
     await visage.close();
     return 1;
   }
 
-  process.stderr.write(
+  io.err(
     `visage serve: listening on ${app.listeningOrigin} (docs at /docs, store ${path.resolve(flags.store)}` +
       `${token ? ', bearer token required' : ''}${allowPrivateUrls ? ', private URLs allowed' : ''})\n`,
   );

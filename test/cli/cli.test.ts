@@ -44,6 +44,10 @@ describe('visage CLI', () => {
     const top = await run('--help');
     assert.equal(top.code, 0);
     for (const command of ['detect', 'represent', 'verify', 'analyze', 'demo', 'serve']) assert.match(top.stdout, new RegExp(`^  ${command} `, 'm'));
+    const serve = await run('serve', '--help');
+    assert.equal(serve.code, 0, serve.stderr);
+    assert.match(serve.stdout, /^Usage: visage serve /);
+    assert.match(serve.stdout, /--precision/);
     for (const command of ['detect', 'represent', 'verify', 'analyze', 'demo']) {
       const { code, stdout, stderr } = await run(command, '--help');
       assert.equal(code, 0, stderr);
@@ -140,6 +144,9 @@ describe('visage CLI', () => {
       ['verify', SAMPLE],
       ['verify', SAMPLE, SAMPLE, SAMPLE],
       ['frobnicate'],
+      ['serve', '--port', '70000'],
+      ['serve', '--precision', 'int4'],
+      ['serve', '--frobnicate'],
     ]) {
       const { code, stdout, stderr } = await run(...argv);
       assert.equal(code, 2, argv.join(' '));
