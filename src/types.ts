@@ -94,7 +94,10 @@ export interface ClassifierOptions {
 }
 
 export interface VisageOptions extends ClassifierOptions {
-  /** Threads ONNX Runtime uses per operator (default: the machine's cores). */
+  /**
+   * Threads ONNX Runtime uses per operator (default: the machine's cores). sharp may decode on as
+   * many: the instance raises sharp's process-wide concurrency to this if it is lower.
+   */
   threads?: number;
   /**
    * How the descriptor's face crop is taken: 'chip' (default), dlib's aligned face chip that the
