@@ -61,6 +61,11 @@ import {
 const RETRY_MARGIN = 0.25;
 /** A face whose longer side is this share of the image's shorter side fills the frame (see findBoxes). */
 const LARGE_FACE = 0.4;
+/**
+ * The same for BlazeFace's boxes in the large-face look, which are tighter than the other
+ * detectors' (lfw-dev: at 0.4 it left one subject unfound, at 0.28 none; bench/lfw.ts, README).
+ */
+const LARGE_BLAZEFACE = 0.7 * LARGE_FACE;
 /** Boxes overlapping this much are one face. */
 const SAME_FACE_IOU = 0.3;
 /** A box this close to the border (share of the image's shorter side) touches it. */
@@ -153,9 +158,11 @@ export class VisagePipeline implements Visage {
    * Boxes from the chosen detector. SSD, Tiny and MTCNN miss faces that fill the frame (a tight
    * portrait such as LFW's: face-api's own SSD scores many below 0.1), so where they find
    * nothing, they look once more at the image set in a black margin; and where no face they found
-   * fills the frame, OpenCV's cascade, which scans every size, looks for one that does (LFW: faces
-   * not found 22 → 2 of 3,811, where SSD had found only a partial face at the edge or nothing).
-   * BlazeFace full range takes the same looks, as SSD and Tiny do.
+   * fills the frame, BlazeFace short range, a selfie model made for such faces, looks for one
+   * that does, then MTCNN (LFW: every subject found, where SSD had found only a partial face at
+   * the edge or nothing). OpenCV's cascade took that look until 2026-12-05: the same accuracy,
+   * but its wasm build held ~90 MB per process and took 0.7-1.1 s to load (README, Speed and
+   * memory). BlazeFace full range takes the same looks, as SSD and Tiny do.
    */
   private async findBoxes(image: RgbImage, detector: DetectorName, options: DetectOptions): Promise<Found[]> {
     const found = await this.runDetector(image, detector, options);
@@ -183,9 +190,13 @@ export class VisagePipeline implements Visage {
       box.x > edge && box.y > edge && box.x + box.width < image.width - edge && box.y + box.height < image.height - edge;
     if (minSize < 1 || faces.some((f) => fillsFrame(f.box))) return faces;
     const isNew = (box: Box) => faces.every((f) => iou(f.box, box) < SAME_FACE_IOU);
-    const large = (await this.models.haar()).detect(image, { minSize }).filter((h) => isNew(h.box));
+    const minBlazeFace = LARGE_BLAZEFACE * Math.min(image.width, image.height);
+    // Its 6 keypoints are dropped: the 68 landmarks align better.
+    const large = (await (await this.models.blazeface()).detect(image))
+      .filter((f) => Math.max(f.box.width, f.box.height) >= minBlazeFace && isNew(f.box))
+      .map((f) => ({ box: f.box, score: f.score }));
     if (large.length > 0 || detector === 'mtcnn') return [...faces, ...large];
-    // Where the cascade finds none either, MTCNN's frame-filling faces (LFW: Arturo_Gatti_0002).
+    // Where BlazeFace finds none either, MTCNN's frame-filling faces.
     // Its pyramid starts at that size, so this costs little; its 5 points are dropped, as the 68
     // landmarks align better.
     const mtcnn = (await (await this.models.mtcnn()).detect(image, { ...options.mtcnn, minFaceSize: minSize })).filter((m) => fillsFrame(m.box) && isNew(m.box));

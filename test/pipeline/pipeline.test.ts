@@ -128,7 +128,7 @@ describe('verify', () => {
 
   test('a frame-filling face SSD at 512 misses is found, and is the same person', async () => {
     // sample5's first face cut square around its forehead and chin, enlarged to 250 pixels. SSD
-    // at face-api's 512 misses it even in a margin (the cascade found it); at 256, which the
+    // at face-api's 512 misses it even in a margin (the large-face look found it); at 256, which the
     // pipeline runs on images this small, SSD finds it itself.
     const portrait = await squarePortrait(sample(5), 758, 112, 215);
     await assertSsdAloneMisses(portrait);
