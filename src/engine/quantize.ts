@@ -230,6 +230,14 @@ function int8Grid(data: Float32Array): { q: Int8Array; scale: number; zeroPoint:
   return { q, scale, zeroPoint: zp - 128 };
 }
 
+/** Integers with their DequantizeLinear scale and zero point: one for the tensor, or one per output channel. */
+interface IntConstant {
+  q: Int8Array | Int32Array;
+  scales: Float32Array;
+  zeroPoints: Int8Array | Int32Array;
+  perChannel: boolean;
+}
+
 /**
  * Rewrites a float graph to QDQ int8 with calibrated activation ranges (every name
  * calibrationTensors gave for the same options must have one).
@@ -263,18 +271,16 @@ export function quantizeGraph(bytes: Uint8Array, ranges: ActivationRanges, optio
     nodes.push(onnx.NodeProto.create({ opType: 'DequantizeLinear', name: fresh('dq_node'), input: [p.q, p.scale, p.zp], output: [dq] }));
     return dq;
   };
-  const dequantizeConstant = (name: string, type: number, dims: number[], q: Int8Array | Int32Array, scales: Float32Array) => {
+  /**
+   * Integer constants behind a DequantizeLinear, with one scale and zero point for the tensor, or
+   * (`perChannel`) one per output channel along axis 0.
+   */
+  const dequantizeConstant = (name: string, dims: number[], c: IntConstant) => {
     const [qName, sName, zName, out] = ['int', 'scale', 'zp', 'dequant'].map((s) => fresh(`${name}_${s}`)) as [string, string, string, string];
-    const zeros = type === DataType.INT8 ? new Int8Array(scales.length) : new Int32Array(scales.length);
-    g.initializers.push(tensor(qName, type, dims, q), tensor(sName, DataType.FLOAT, [scales.length], scales), tensor(zName, type, [scales.length], zeros));
-    nodes.push(onnx.NodeProto.create({ opType: 'DequantizeLinear', name: fresh('dq_node'), input: [qName, sName, zName], output: [out], attribute: [axis0] }));
-    return out;
-  };
-
-  const dequantizeTensor = (name: string, dims: number[], grid: { q: Int8Array; scale: number; zeroPoint: number }) => {
-    const [qName, sName, zName, out] = ['int', 'scale', 'zp', 'dequant'].map((s) => fresh(`${name}_${s}`)) as [string, string, string, string];
-    g.initializers.push(tensor(qName, DataType.INT8, dims, grid.q), tensor(sName, DataType.FLOAT, [], Float32Array.of(grid.scale)), tensor(zName, DataType.INT8, [], Int8Array.of(grid.zeroPoint)));
-    nodes.push(onnx.NodeProto.create({ opType: 'DequantizeLinear', name: fresh('dq_node'), input: [qName, sName, zName], output: [out] }));
+    const type = c.q instanceof Int8Array ? DataType.INT8 : DataType.INT32;
+    const paramDims = c.perChannel ? [c.scales.length] : [];
+    g.initializers.push(tensor(qName, type, dims, c.q), tensor(sName, DataType.FLOAT, paramDims, c.scales), tensor(zName, type, paramDims, c.zeroPoints));
+    nodes.push(onnx.NodeProto.create({ opType: 'DequantizeLinear', name: fresh('dq_node'), input: [qName, sName, zName], output: [out], ...(c.perChannel ? { attribute: [axis0] } : {}) }));
     return out;
   };
 
@@ -287,13 +293,17 @@ export function quantizeGraph(bytes: Uint8Array, ranges: ActivationRanges, optio
       const channels = dims[0] as number;
       const data = floatData(weights);
       const grid = int8Grid(data);
-      const { q, scales } = grid ? { q: grid.q, scales: new Float32Array(channels).fill(grid.scale) } : int8PerChannel(data, channels);
-      const xScale = (params.get(x as string) as { value: number }).value;
-      const inputs = [dequantize(x as string), grid ? dequantizeTensor(w as string, dims, grid) : dequantizeConstant(w as string, DataType.INT8, dims, q, scales)];
+      const weightsQ: IntConstant = grid
+        ? { q: grid.q, scales: Float32Array.of(grid.scale), zeroPoints: Int8Array.of(grid.zeroPoint), perChannel: false }
+        : { ...int8PerChannel(data, channels), zeroPoints: new Int8Array(channels), perChannel: true };
+      const inputs = [dequantize(x as string), dequantizeConstant(w as string, dims, weightsQ)];
       if (b) {
+        // int32 at the scale of the input's times the weights', per output channel.
+        const xScale = (params.get(x as string) as { value: number }).value;
+        const bScales = (weightsQ.perChannel ? weightsQ.scales : new Float32Array(channels).fill(weightsQ.scales[0] as number)).map((s) => s * xScale);
         const bias = floatData(inits.get(b) as TensorProto);
-        const bScales = scales.map((s) => s * xScale);
-        inputs.push(dequantizeConstant(b, DataType.INT32, [channels], Int32Array.from(bias, (v, o) => Math.round(v / (bScales[o] as number))), bScales));
+        const q = Int32Array.from(bias, (v, o) => Math.round(v / (bScales[o] as number)));
+        inputs.push(dequantizeConstant(b, [channels], { q, scales: bScales, zeroPoints: new Int32Array(channels), perChannel: true }));
       }
       node.input = inputs;
     } else {
