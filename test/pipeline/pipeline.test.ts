@@ -27,6 +27,7 @@ import {
 import { iou } from '../../src/models/common/boxes.js';
 import { Engine } from '../../src/engine/index.js';
 import { createSsdDetector } from '../../src/models/ssd/index.js';
+import { createBlazeFaceDetector } from '../../src/models/blazeface/index.js';
 
 const DEMO = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
 const sample = (i: number) => path.join(DEMO, `sample${i}.jpg`);
@@ -138,6 +139,25 @@ describe('verify', () => {
     const result = await visage.verify(portrait, sample(5));
     assert.equal(result.verified, true, `distance ${result.distance}`);
     assert.ok(result.faces.b && contains(result.faces.b, 758 + 107, 112 + 107), `decided by ${JSON.stringify(result.faces.b)}`);
+  });
+
+  test("a face cut tighter still is found by BlazeFace's large-face look, and is the same person", async () => {
+    // sample5's first face cut to 169 pixels around its middle and enlarged: SSD finds no face
+    // that fills the frame, so BlazeFace short range looks for one, and its box is the face.
+    const portrait = await squarePortrait(sample(5), 781, 141, 169);
+    await assertSsdAloneMisses(portrait);
+    const { faces } = await visage.detect(portrait);
+    assert.equal(faces.length, 1);
+    const engine = new Engine({ threads: 1 });
+    try {
+      const own = await (await createBlazeFaceDetector(engine, { variant: 'short' })).detect(await loadImage(portrait));
+      assert.deepEqual(faces[0]?.box, own[0]?.box, "the pipeline's face is BlazeFace's");
+    } finally {
+      await engine.dispose();
+    }
+    const result = await visage.verify(portrait, sample(5));
+    assert.equal(result.verified, true, `distance ${result.distance}`);
+    assert.ok(result.faces.b && contains(result.faces.b, 781 + 85, 141 + 85), `decided by ${JSON.stringify(result.faces.b)}`);
   });
 
   test('embeddings given as inputs give the same result as the images', async () => {
