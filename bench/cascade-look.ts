@@ -1,7 +1,8 @@
 /**
- * What the detectors' second look for a frame-filling face costs (src/pipeline/visage.ts,
- * findBoxes): OpenCV's cascade with minSize at 40% of the image's shorter side, against a full
- * cascade scan at its default minSize, on the photos shipped in face-api and human. Median of 5.
+ * What the detectors' second look for a frame-filling face cost while OpenCV's cascade took it
+ * (src/pipeline/visage.ts, findBoxes; BlazeFace short range has since 2026-12-05): the cascade
+ * with minSize at 40% of the image's shorter side, against a full cascade scan at its default
+ * minSize, on the photos shipped in face-api and human. Median of 5.
  *
  *   node --import tsx bench/cascade-look.ts
  */

@@ -3,7 +3,7 @@
  * step of the pipeline is wrapped with a timer (wall time per image, median over the images, and
  * the mean), and ONNX Runtime's own time is told apart from the JavaScript around it (crops,
  * pre-processing, mirror copies, fusion). Counts show how often the second looks fire (SSD's
- * margin pass, the cascade and MTCNN large-face looks).
+ * margin pass, the BlazeFace and MTCNN large-face looks).
  *
  *   node --import tsx bench/lfw-stages.ts [folder] [--limit 100] [--threads N]
  *
@@ -82,7 +82,7 @@ engine.load = async (key: string, ...rest: unknown[]) => {
 };
 pipeline.decode = timed('decode', pipeline.decode.bind(pipeline));
 wrapGetter('ssd', { detect: 'ssd detect' });
-wrapGetter('haar', { detect: 'haar (large-face look)' });
+wrapGetter('blazeface', { detect: 'blazeface (large-face look)' });
 wrapGetter('mtcnn', { detect: 'mtcnn (large-face look)' });
 wrapGetter('landmarks', { predictBatch: 'landmarks' });
 wrapGetter('descriptor', { describeBatch: 'dlib descriptor' });
@@ -108,7 +108,7 @@ const seconds = (performance.now() - countedFrom) / 1000;
 await visage.close();
 
 const names = [...new Set(perImage.flatMap((p) => Object.keys(p)))];
-const order = ['total represent', 'decode', 'ssd detect', '  ort ssd', 'haar (large-face look)', 'mtcnn (large-face look)', 'landmarks', '  ort faceapi-landmarks68-full', 'recognise (crops, nets, mirror, fusion)', '  dlib recogniser', 'dlib descriptor', '  ort descriptor', '  mobile recogniser', 'mobilefacenet', '  ort embedder'];
+const order = ['total represent', 'decode', 'ssd detect', '  ort ssd', 'blazeface (large-face look)', 'mtcnn (large-face look)', 'landmarks', '  ort faceapi-landmarks68-full', 'recognise (crops, nets, mirror, fusion)', '  dlib recogniser', 'dlib descriptor', '  ort descriptor', '  mobile recogniser', 'mobilefacenet', '  ort embedder'];
 names.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? 0;
 console.log(`${perImage.length} LFW images (after ${WARMUP} warm-up), ${(perImage.length / seconds).toFixed(1)} img/s sequential`);
